@@ -1,0 +1,175 @@
+/* atomicfile_posix.c — POSIX platform part of atomicfile: O_EXCL temp file (0600) in the
+ * destination's directory, copy_file_range for copies, fsync, rename, directory fsync. */
+#include "atomicfile_plat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "random.h"
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+int afplat_create_temp(const char *dst, int *fd, char **tmp, struct evm_err *err)
+{
+    size_t n = strlen(dst) + 32;
+    char *path = malloc(n);
+    if (!path)
+        return evm_errf(err, ENOMEM, "out of memory");
+    for (int attempt = 0; attempt < 16; attempt++) {
+        unsigned char rnd[6];
+        int r = random_bytes(rnd, sizeof(rnd), err);
+        if (r < 0) {
+            free(path);
+            return r;
+        }
+        snprintf(path, n, "%s.tmp-%02x%02x%02x%02x%02x%02x", dst, rnd[0], rnd[1], rnd[2],
+                 rnd[3], rnd[4], rnd[5]);
+        int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (f >= 0) {
+            /* The mode above is subject to umask, which can only remove bits; make it exact. */
+            if (fchmod(f, 0600) < 0) {
+                int e = errno;
+                evm_errf(err, e, "chmod %s: %s", path, strerror(e));
+                close(f);
+                unlink(path);
+                free(path);
+                return -e;
+            }
+            *fd = f;
+            *tmp = path;
+            return 0;
+        }
+        if (errno != EEXIST) {
+            int e = errno;
+            evm_errf(err, e, "creating temporary file beside %s: %s", dst, strerror(e));
+            free(path);
+            return -e;
+        }
+    }
+    free(path);
+    return evm_errf(err, EEXIST, "creating temporary file beside %s: too many collisions", dst);
+}
+
+int afplat_write(int fd, const void *buf, size_t len, struct evm_err *err)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            return evm_errf(err, e, "%s", strerror(e));
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int copy_rw(int fd, int src_fd, uint64_t len, struct evm_err *err)
+{
+    static const size_t chunk = 256 * 1024;
+    char *buf = malloc(chunk);
+    if (!buf)
+        return evm_errf(err, ENOMEM, "out of memory");
+    int r = 0;
+    while (len > 0) {
+        size_t want = len < chunk ? (size_t)len : chunk;
+        ssize_t got = read(src_fd, buf, want);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            r = evm_errf(err, e, "reading: %s", strerror(e));
+            break;
+        }
+        if (got == 0) {
+            r = evm_errf(err, ENODATA, "source ended early (file changed while copying?)");
+            break;
+        }
+        r = afplat_write(fd, buf, (size_t)got, err);
+        if (r < 0)
+            break;
+        len -= (uint64_t)got;
+    }
+    free(buf);
+    return r;
+}
+
+int afplat_copy(int fd, int src_fd, uint64_t len, struct evm_err *err)
+{
+    while (len > 0) {
+        size_t want = len < (1u << 30) ? (size_t)len : (1u << 30);
+        ssize_t n = copy_file_range(src_fd, NULL, fd, NULL, want, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                errno == EBADF)
+                return copy_rw(fd, src_fd, len, err);
+            int e = errno;
+            return evm_errf(err, e, "%s", strerror(e));
+        }
+        if (n == 0)
+            return evm_errf(err, ENODATA, "source ended early (file changed while copying?)");
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+int afplat_sync_close(int fd, struct evm_err *err)
+{
+    int r = 0;
+    if (fsync(fd) < 0) {
+        int e = errno;
+        r = evm_errf(err, e, "fsync: %s", strerror(e));
+    }
+    if (close(fd) < 0 && r == 0) {
+        int e = errno;
+        r = evm_errf(err, e, "close: %s", strerror(e));
+    }
+    return r;
+}
+
+int afplat_replace(const char *tmp, const char *dst, struct evm_err *err)
+{
+    if (rename(tmp, dst) < 0) {
+        int e = errno;
+        return evm_errf(err, e, "renaming %s to %s: %s", tmp, dst, strerror(e));
+    }
+    char *dir = dir_of(dst);
+    if (!dir)
+        return evm_errf(err, ENOMEM, "out of memory");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = 0;
+    if (dfd < 0 || fsync(dfd) < 0) {
+        int e = errno;
+        r = evm_errf(err, e, "flushing directory %s: %s", dir, strerror(e));
+    }
+    if (dfd >= 0)
+        close(dfd);
+    free(dir);
+    return r;
+}
+
+void afplat_discard(int fd, const char *tmp)
+{
+    if (fd >= 0)
+        close(fd);
+    if (tmp)
+        unlink(tmp);
+}

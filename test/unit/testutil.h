@@ -1,0 +1,22 @@
+/* testutil.h — small helpers shared by the unit tests: temporary directories, whole-file
+ * read/write, deterministic pseudo-random data. Platform parts in testutil_posix.c and
+ * testutil_win.c. Helpers abort the test (via cmocka's fail_msg) on any error. */
+#ifndef EVM_TESTUTIL_H
+#define EVM_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh, empty directory under the system temp dir; free() the result. */
+char *tu_tmpdir(void);
+/* Removes a directory tree created by the tests. */
+void tu_rmrf(const char *path);
+/* dir + "/" + name, malloc'd. */
+char *tu_path(const char *dir, const char *name);
+void tu_write(const char *path, const void *data, size_t len);
+/* Whole file, malloc'd and NUL-terminated; NULL if it cannot be opened. */
+char *tu_read(const char *path, size_t *len);
+/* Deterministic bytes for a seed (xorshift). */
+void tu_fill(void *buf, size_t len, uint32_t seed);
+
+#endif
