@@ -35,8 +35,8 @@ int afplat_create_temp(const char *dst, int *fd, char **tmp, struct evm_err *err
             free(path);
             return r;
         }
-        snprintf(path, n, "%s.tmp-%02x%02x%02x%02x%02x%02x", dst, rnd[0], rnd[1], rnd[2],
-                 rnd[3], rnd[4], rnd[5]);
+        snprintf(path, n, "%s.tmp-%02x%02x%02x%02x%02x%02x", dst, rnd[0], rnd[1], rnd[2], rnd[3],
+                 rnd[4], rnd[5]);
         int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (f >= 0) {
             /* The mode above is subject to umask, which can only remove bits; make it exact. */

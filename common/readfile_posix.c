@@ -52,8 +52,7 @@ int open_regular_file(const char *path, int *fd, uint64_t *size, struct evm_err 
     return 0;
 }
 
-int read_regular_file(const char *path, size_t max, char **buf, size_t *len,
-                      struct evm_err *err)
+int read_regular_file(const char *path, size_t max, char **buf, size_t *len, struct evm_err *err)
 {
     int fd;
     uint64_t size;

@@ -16,6 +16,8 @@ char *tu_path(const char *dir, const char *name);
 void tu_write(const char *path, const void *data, size_t len);
 /* Whole file, malloc'd and NUL-terminated; NULL if it cannot be opened. */
 char *tu_read(const char *path, size_t *len);
+/* Sets (value non-NULL) or removes an environment variable; 0 on success. */
+int tu_setenv(const char *name, const char *value);
 /* Deterministic bytes for a seed (xorshift). */
 void tu_fill(void *buf, size_t len, uint32_t seed);
 

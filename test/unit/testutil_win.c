@@ -57,3 +57,9 @@ void tu_rmrf(const char *path)
     }
     RemoveDirectoryA(path);
 }
+
+int tu_setenv(const char *name, const char *value)
+{
+    /* An empty value removes the variable on Windows. */
+    return _putenv_s(name, value ? value : "") == 0 ? 0 : -1;
+}
