@@ -5,6 +5,7 @@
 #                   build's unit tests under wine, bounded fuzz runs (installs what it needs)
 #   make check      unit tests under ASan+UBSan
 #   make fuzz       longer libFuzzer runs
+#   make demo       the main job: build a boot initrd from sample inputs and inspect it
 #   make bench      benchmarks (figures only)
 #   make windows    build/win/ephemerd-vmhost.exe
 #   make setup      install build dependencies (apt) — run by the targets that need them
@@ -78,10 +79,17 @@ NATIVE_SUPPORT_OBJ := $(call obj,native,$(filter-out %_win.c,$(UNIT_SUPPORT)))
 ASAN_SUPPORT_OBJ := $(call obj,asan,$(filter-out %_win.c,$(UNIT_SUPPORT)))
 WIN_SUPPORT_OBJ := $(call obj,win,$(filter-out %_posix.c,$(UNIT_SUPPORT)))
 
+# Quiet by default; `make V=1` shows full command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 SETUP_STAMP := $(BUILD)/.setup-ok
 WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 
-.PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format
+.PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo
 .DELETE_ON_ERROR:
 
 all: $(NATIVE_BIN)
@@ -100,52 +108,67 @@ $(WIN_STAMP): scripts/deps-win.sh scripts/debsrc.sh | $(SETUP_STAMP)
 # ---- native ---------------------------------------------------------------------------
 $(BUILD)/native/%.o: %.c | $(SETUP_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(NATIVE_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC $@"
+	$(Q)$(CC) $(NATIVE_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/native/inih.o: $(INIH_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
+	@echo "  CC $@"
+	$(Q)$(CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
 $(NATIVE_BIN): $(BUILD)/native/host/main.o $(NATIVE_OBJ)
-	$(CC) -o $@ $^ $(NATIVE_LIBS)
+	@echo "  CC $@"
+	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS)
 $(BUILD)/native/test/%: $(BUILD)/native/test/unit/%.o $(NATIVE_OBJ) $(NATIVE_SUPPORT_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(NATIVE_LIBS) -lcmocka
+	@echo "  CC $@"
+	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS) -lcmocka
 
 # ---- ASan + UBSan ---------------------------------------------------------------------
 $(BUILD)/asan/%.o: %.c | $(SETUP_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(NATIVE_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC $@"
+	$(Q)$(CC) $(NATIVE_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/asan/inih.o: $(INIH_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(OPT) $(INIH_DEFS) $(SAN_FLAGS) -c $< -o $@
+	@echo "  CC $@"
+	$(Q)$(CC) $(CSTD) $(OPT) $(INIH_DEFS) $(SAN_FLAGS) -c $< -o $@
 $(BUILD)/asan/test/%: $(BUILD)/asan/test/unit/%.o $(ASAN_OBJ) $(ASAN_SUPPORT_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS) -lcmocka
+	@echo "  CC $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS) -lcmocka
 $(BUILD)/asan/ephemerd-vmhost: $(BUILD)/asan/host/main.o $(ASAN_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
+	@echo "  CC $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
 
 # ---- fuzz (clang libFuzzer) -----------------------------------------------------------
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
 $(BUILD)/fuzz/%.o: %.c | $(SETUP_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(filter-out -O2 -g,$(NATIVE_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
+	@echo "  FUZZCC $@"
+	$(Q)$(FUZZ_CC) $(filter-out -O2 -g,$(NATIVE_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
 $(BUILD)/fuzz/inih.o: $(INIH_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CSTD) $(INIH_DEFS) $(FUZZ_FLAGS) -c $< -o $@
+	@echo "  FUZZCC $@"
+	$(Q)$(FUZZ_CC) $(CSTD) $(INIH_DEFS) $(FUZZ_FLAGS) -c $< -o $@
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/test/fuzz/fuzz_%.o $(FUZZ_OBJ)
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(NATIVE_LIBS)
+	@echo "  FUZZCC $@"
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(NATIVE_LIBS)
 
 # ---- Windows (mingw-w64) --------------------------------------------------------------
 $(BUILD)/win/%.o: %.c | $(WIN_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
-	$(WIN_CC) $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  WINCC $@"
+	$(Q)$(WIN_CC) $(WIN_CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/win/inih.o: $(INIH_SRC) | $(WIN_STAMP)
 	@mkdir -p $(@D)
-	$(WIN_CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
+	@echo "  WINCC $@"
+	$(Q)$(WIN_CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
 $(WIN_BIN): $(BUILD)/win/host/main.o $(WIN_OBJ)
-	$(WIN_CC) -o $@ $^ $(WIN_LIBS)
+	@echo "  WINCC $@"
+	$(Q)$(WIN_CC) -o $@ $^ $(WIN_LIBS)
 $(BUILD)/win/test/%.exe: $(BUILD)/win/test/unit/%.o $(WIN_OBJ) $(WIN_SUPPORT_OBJ)
 	@mkdir -p $(@D)
-	$(WIN_CC) -o $@ $^ -lcmocka $(WIN_LIBS)
+	@echo "  WINCC $@"
+	$(Q)$(WIN_CC) -o $@ $^ -lcmocka $(WIN_LIBS)
 
 windows: $(WIN_BIN)
 
@@ -167,6 +190,9 @@ fuzz: $(FUZZ_BINS)
 
 test: check test-windows fuzz-smoke
 	@echo "make test: all suites passed"
+
+demo: $(NATIVE_BIN)
+	scripts/demo.sh $(NATIVE_BIN)
 
 bench: $(NATIVE_BIN)
 	bench/run.sh $(NATIVE_BIN)

@@ -5,7 +5,10 @@
 
 #include <stddef.h>
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw's printf family is the ANSI one (__USE_MINGW_ANSI_STDIO): GNU format rules. */
+#define EVM_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#elif defined(__GNUC__)
 #define EVM_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define EVM_PRINTF(a, b)

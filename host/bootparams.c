@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "manifest.h"
+
 int bootparams_from_config(const struct hostcfg *cfg, const char *root_disk, const char *boot_id,
                            struct boot_params *p, struct evm_err *err)
 {

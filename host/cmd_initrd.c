@@ -13,6 +13,7 @@
 #include "hostcfg.h"
 #include "inspect.h"
 #include "log.h"
+#include "manifest.h"
 #include "random.h"
 
 static void build_usage(FILE *f)

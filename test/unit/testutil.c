@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 char *tu_path(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -66,4 +69,34 @@ void tu_fill(void *buf, size_t len, uint32_t seed)
         x ^= x << 5;
         p[i] = (unsigned char)(x >> 24);
     }
+}
+
+void tu_write_base_initrd(const char *path, size_t payload)
+{
+    struct archive *a = archive_write_new();
+    struct archive_entry *e = archive_entry_new();
+    assert_non_null(a);
+    assert_non_null(e);
+    assert_int_equal(archive_write_set_format_cpio_newc(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_set_bytes_in_last_block(a, 1), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+    archive_entry_set_pathname(e, "etc");
+    archive_entry_set_filetype(e, AE_IFDIR);
+    archive_entry_set_perm(e, 0755);
+    archive_entry_set_size(e, 0);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    archive_entry_clear(e);
+    archive_entry_set_pathname(e, "etc/blob");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, (la_int64_t)payload);
+    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    char *buf = malloc(payload + 1);
+    assert_non_null(buf);
+    tu_fill(buf, payload, 5);
+    assert_int_equal(archive_write_data(a, buf, payload), (la_ssize_t)payload);
+    free(buf);
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    archive_entry_free(e);
 }

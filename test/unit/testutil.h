@@ -18,6 +18,9 @@ void tu_write(const char *path, const void *data, size_t len);
 char *tu_read(const char *path, size_t *len);
 /* Sets (value non-NULL) or removes an environment variable; 0 on success. */
 int tu_setenv(const char *name, const char *value);
+/* Writes a small valid base initrd: an uncompressed newc cpio holding "etc/" and
+ * "etc/blob" with payload bytes of deterministic data. */
+void tu_write_base_initrd(const char *path, size_t payload);
 /* Deterministic bytes for a seed (xorshift). */
 void tu_fill(void *buf, size_t len, uint32_t seed);
 
