@@ -1,7 +1,10 @@
 /* gen.c — makes the bench's deterministic inputs.
  *
- *   gen random OUT SIZE SEED   SIZE bytes from xoshiro256** seeded by splitmix64(SEED):
- *                              incompressible, identical on every run and machine.
+ *   gen base OUT SIZE SEED     a newc cpio archive of exactly SIZE bytes (a multiple of 4):
+ *                              one file, rootfs.tar.zst, of xoshiro256** bytes seeded by
+ *                              splitmix64(SEED), then TRAILER!!! — incompressible, identical
+ *                              on every run and machine, and a base initrd the kernel (and
+ *                              `initrd inspect`) can walk.
  *   gen elf OUT SIZE LIST      concatenates the ELF files (first bytes "\x7fELF") named on
  *                              stdin (NUL-separated, in the order given) until SIZE bytes,
  *                              truncating the last one exactly; writes "<bytes> <path>" lines
@@ -116,8 +119,39 @@ static int parse_u64(const char *s, const char *what, uint64_t *out)
     return 0;
 }
 
-static int gen_random(const char *out, uint64_t size, uint64_t seed)
+/* One newc header + name, padded to 4 (mtime 0, uid/gid 0, nlink 1). Returns its length. */
+static size_t newc_header(char *dst, size_t cap, unsigned ino, unsigned mode, uint64_t filesize,
+                          const char *name)
 {
+    size_t namesize = strlen(name) + 1;
+    int n =
+        snprintf(dst, cap, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode,
+                 0u, 0u, 1u, 0u, (unsigned)filesize, 0u, 0u, 0u, 0u, (unsigned)namesize, 0u);
+    size_t len = (size_t)n;
+    memcpy(dst + len, name, namesize);
+    len += namesize;
+    while (len % 4 != 0)
+        dst[len++] = '\0';
+    return len;
+}
+
+/* A newc archive of exactly size bytes: one file BASE_MEMBER full of seeded random bytes
+ * (like the base's already-compressed rootfs tarball), then TRAILER!!!. */
+#define BASE_MEMBER "rootfs.tar.zst"
+static int gen_base(const char *out, uint64_t size, uint64_t seed)
+{
+    char hdr[256], trailer[256];
+    size_t hdr_len = newc_header(hdr, sizeof hdr, 1, 0100644, 0, BASE_MEMBER);
+    size_t trailer_len = newc_header(trailer, sizeof trailer, 0, 0, 0, "TRAILER!!!");
+    if (size % 4 != 0 || size < hdr_len + trailer_len ||
+        size - hdr_len - trailer_len > UINT32_MAX) {
+        fprintf(stderr, "gen: base size %" PRIu64 " must be a multiple of 4 in [%zu, 4 GiB)\n",
+                size, hdr_len + trailer_len);
+        return -EINVAL;
+    }
+    uint64_t data_len = size - hdr_len - trailer_len; /* a multiple of 4: no data padding */
+    hdr_len = newc_header(hdr, sizeof hdr, 1, 0100644, data_len, BASE_MEMBER);
+
     struct rng r;
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
@@ -134,17 +168,20 @@ static int gen_random(const char *out, uint64_t size, uint64_t seed)
         free(buf);
         return fd;
     }
-    int rc = 0;
-    for (uint64_t done = 0; done < size && rc == 0;) {
+    int rc = write_all(fd, hdr, hdr_len, tmp);
+    for (uint64_t done = 0; done < data_len && rc == 0;) {
         for (size_t i = 0; i < CHUNK / sizeof *buf; i++)
             buf[i] = xoshiro_next(&r); /* host byte order: x86-64 only, like the bench */
-        uint64_t n = size - done < CHUNK ? size - done : CHUNK;
+        uint64_t n = data_len - done < CHUNK ? data_len - done : CHUNK;
         rc = write_all(fd, buf, (size_t)n, tmp);
         done += n;
     }
+    if (rc == 0)
+        rc = write_all(fd, trailer, trailer_len, tmp);
     free(buf);
     if (rc != 0) {
         close(fd);
+        unlink(tmp);
         return rc;
     }
     return finish_tmp(fd, tmp, out);
@@ -253,17 +290,17 @@ static int gen_elf(const char *out, uint64_t size, const char *list_path)
 int main(int argc, char **argv)
 {
     uint64_t size, seed;
-    if (argc == 5 && strcmp(argv[1], "random") == 0) {
+    if (argc == 5 && strcmp(argv[1], "base") == 0) {
         if (parse_u64(argv[3], "size", &size) != 0 || parse_u64(argv[4], "seed", &seed) != 0)
             return 2;
-        return gen_random(argv[2], size, seed) == 0 ? 0 : 1;
+        return gen_base(argv[2], size, seed) == 0 ? 0 : 1;
     }
     if (argc == 5 && strcmp(argv[1], "elf") == 0) {
         if (parse_u64(argv[3], "size", &size) != 0)
             return 2;
         return gen_elf(argv[2], size, argv[4]) == 0 ? 0 : 1;
     }
-    fputs("usage: gen random OUT SIZE SEED\n"
+    fputs("usage: gen base OUT SIZE SEED\n"
           "       gen elf OUT SIZE LIST < NUL-separated paths\n",
           stderr);
     return 2;

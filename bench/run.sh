@@ -62,7 +62,7 @@ BASE_SIZE=$((240 * MIB))
 BASE_SEED=1
 BIN_SIZE=$((100 * MIB))
 ELF_DIRS=(/usr/bin /usr/lib/x86_64-linux-gnu)
-BASE=$INPUTS/base-240MiB-seed$BASE_SEED.img
+BASE=$INPUTS/base-240MiB-seed$BASE_SEED.cpio
 BIN=$INPUTS/ephemerd-linux-100MiB
 BIN_LIST=$INPUTS/ephemerd-linux-100MiB.files
 CONFIG_TEMPLATE=$INPUTS/config.toml
@@ -71,7 +71,7 @@ size_of() { stat -c %s "$1"; }
 
 if [ ! -f "$BASE" ] || [ "$(size_of "$BASE")" != "$BASE_SIZE" ]; then
     echo "bench: generating $BASE" >&2
-    "$TOOLS/gen" random "$BASE" "$BASE_SIZE" "$BASE_SEED"
+    "$TOOLS/gen" base "$BASE" "$BASE_SIZE" "$BASE_SEED"
 fi
 if [ ! -f "$BIN" ] || [ ! -f "$BIN_LIST" ] || [ "$(size_of "$BIN")" != "$BIN_SIZE" ]; then
     echo "bench: generating $BIN from the ELF files in ${ELF_DIRS[*]}" >&2
@@ -85,7 +85,7 @@ declare -A LABEL
 ORDER=()
 CMD=()
 
-boot_id() { printf 'be0c%028x' "$1"; }
+BOOT_ID=be0c0000000000000000000000000001 # the same in every run: only the config changes
 
 # run_mode KEY LABEL PREP_FN CMD_FN: one untimed warm-up run (index 0), then RUNS timed
 # runs. Before each: PREP_FN <index>, then `sync` (untimed) so no earlier run's dirty pages
@@ -128,7 +128,7 @@ no_prep() { :; }
 COMP=zstd
 build_cmd() {
     CMD=("$VMHOST" initrd build --base "$BASE" --binary "$BIN" --config "$WORK/$COMP/config.toml"
-        --boot-id "$(boot_id "$1")" --compress "$COMP" --cache-dir "$WORK/$COMP/cache"
+        --boot-id "$BOOT_ID" --compress "$COMP" --cache-dir "$WORK/$COMP/cache"
         -o "$WORK/$COMP/boot.img")
 }
 cold_prep() {
@@ -165,11 +165,13 @@ echo "host:    $(uname -srm), ${cpu_model:-unknown CPU}, $(nproc) CPUs," \
     "$(awk '/^MemTotal/ {printf "%d MiB RAM", $2 / 1024}' /proc/meminfo)," \
     "work dir on $(findmnt -n -o FSTYPE -T "$WORK" 2>/dev/null || stat -f -c %T "$WORK")"
 echo "builder: $VMHOST"
-echo "inputs:  base   $(size_of "$BASE") B  seeded xoshiro256** bytes (seed $BASE_SEED), incompressible"
+echo "inputs:  base   $(size_of "$BASE") B  newc cpio: one file of seeded xoshiro256** bytes (seed $BASE_SEED),"
+echo "                incompressible (like the base's compressed rootfs tarball)"
 echo "         binary $(size_of "$BIN") B  $(wc -l <"$BIN_LIST") real ELF files from ${ELF_DIRS[*]},"
 echo "                concatenated in C-locale path order, last one truncated" \
     "($(head -n 1 "$BIN_LIST" | cut -d' ' -f2-) .. $(tail -n 1 "$BIN_LIST" | cut -d' ' -f2-))"
 echo "         config $(size_of "$CONFIG_TEMPLATE") B  bench/config.toml (warm runs append a comment line)"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) at start — other work on this machine inflates wall times"
 echo "method:  $RUNS timed runs per mode after 1 untimed warm-up run; inputs are page-cached"
 echo "         (the page cache is not dropped); 'sync' before every run (untimed);"
 echo "         wall/CPU = median over the runs, peak RSS = largest ru_maxrss over the runs."
@@ -183,6 +185,10 @@ for COMP in zstd gzip none; do
         run_mode cp "(c) cp of the zstd output (no fsync)" cp_prep cp_cmd
         run_mode cp-sync "(c') cp + sync FILE (fsync) of it" cp_prep cpsync_cmd
         run_mode naive "(d) naive: in memory, gzip -6, no fsync" naive_prep naive_cmd
+        # the baseline's output must be a valid initrd too (it has no manifest)
+        printf '=== inspect %s\n' "$WORK/naive/boot.img" >>"$LOG"
+        "$VMHOST" initrd inspect "$WORK/naive/boot.img" >>"$LOG" 2>&1 ||
+            die "ephemerd-vmhost initrd inspect $WORK/naive/boot.img failed (see $LOG)"
     fi
 done
 
@@ -223,4 +229,4 @@ done
 naive_tail=$(($(size_of "$WORK/naive/boot.img") - BASE_SIZE))
 printf '  naive %11d B  (gzip -6 of the whole tail, for comparison)\n' "$naive_tail"
 echo
-echo "bench: done in $(($(date +%s) - T_START)) s; command log: $LOG"
+echo "bench: done in $(($(date +%s) - T_START)) s, load $(cut -d' ' -f1-3 /proc/loadavg) at the end; command log: $LOG"

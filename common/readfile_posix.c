@@ -9,8 +9,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static int refuse_type(const char *path, mode_t mode, struct evm_err *err)
+{
+    return evm_errf(err, EINVAL, "%s: not a regular file (%s)", path,
+                    S_ISDIR(mode)    ? "a directory"
+                    : S_ISFIFO(mode) ? "a FIFO"
+                    : S_ISSOCK(mode) ? "a socket"
+                    : S_ISCHR(mode)  ? "a character device"
+                    : S_ISBLK(mode)  ? "a block device"
+                                     : "not a file");
+}
+
 int open_regular_file(const char *path, int *fd, uint64_t *size, struct evm_err *err)
 {
+    /* Refuse what is not a regular file before opening it: opening some devices has side
+     * effects (a watchdog arms itself). The fstat after open closes the race. */
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode))
+        return refuse_type(path, pre.st_mode, err);
     /* O_NONBLOCK: opening a FIFO with no writer must not block; the regular-file check
      * below then refuses it. The flag is cleared again for regular files. */
     int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -32,13 +48,7 @@ int open_regular_file(const char *path, int *fd, uint64_t *size, struct evm_err 
     }
     if (!S_ISREG(st.st_mode)) {
         close(f);
-        return evm_errf(err, EINVAL, "%s: not a regular file (%s)", path,
-                        S_ISDIR(st.st_mode)    ? "a directory"
-                        : S_ISFIFO(st.st_mode) ? "a FIFO"
-                        : S_ISSOCK(st.st_mode) ? "a socket"
-                        : S_ISCHR(st.st_mode)  ? "a character device"
-                        : S_ISBLK(st.st_mode)  ? "a block device"
-                                               : "not a file");
+        return refuse_type(path, st.st_mode, err);
     }
     int flags = fcntl(f, F_GETFL);
     if (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) < 0) {

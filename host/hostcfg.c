@@ -98,8 +98,8 @@ int hostcfg_parse(const char *name, const char *bytes, size_t len, struct hostcf
 {
     memset(s, 0, sizeof(*s));
     if (len > HOSTCFG_MAX_BYTES)
-        return evm_errf(err, EFBIG, "%s: %zu bytes, larger than the %u-byte (1 MiB) limit",
-                        name, len, HOSTCFG_MAX_BYTES);
+        return evm_errf(err, EFBIG, "%s: %zu bytes, larger than the %u-byte (1 MiB) limit", name,
+                        len, HOSTCFG_MAX_BYTES);
     struct toml_want w[K_COUNT] = {
         [K_CPUS] = {.path = "vm.linux.cpus", .check = check_int, .check_arg = &cpus_range},
         [K_MEMORY_MB] = {.path = "vm.linux.memory_mb",
@@ -131,8 +131,7 @@ int hostcfg_parse(const char *name, const char *bytes, size_t len, struct hostcf
         if (w[K_LOG_LEVEL].line)
             snprintf(s->log_level, sizeof(s->log_level), "%s", w[K_LOG_LEVEL].value.u.str.ptr);
         if (w[K_LOG_FORMAT].line)
-            snprintf(s->log_format, sizeof(s->log_format), "%s",
-                     w[K_LOG_FORMAT].value.u.str.ptr);
+            snprintf(s->log_format, sizeof(s->log_format), "%s", w[K_LOG_FORMAT].value.u.str.ptr);
     }
     toml_wants_free(w, K_COUNT);
     return r;

@@ -20,8 +20,8 @@ static bool is_ws(char c)
 
 static bool is_bare(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
 }
 
 /* Writes a printable, bounded excerpt of s[0..n) to out (for messages). */
@@ -253,8 +253,7 @@ static int parse_string(struct dec *d, char **out, size_t *out_len)
         c++;
     }
     if (c >= d->end)
-        return dfail(d, ml ? "multi-line string not closed on this line"
-                           : "unterminated string");
+        return dfail(d, ml ? "multi-line string not closed on this line" : "unterminated string");
     int r = decode_chars(d, s, (size_t)(c - s), basic, out, out_len);
     if (r < 0)
         return r;
@@ -264,8 +263,7 @@ static int parse_string(struct dec *d, char **out, size_t *out_len)
 
 static bool tok_end(char c)
 {
-    return is_ws(c) || c == ',' || c == ']' || c == '}' || c == '#' || c == '\r' ||
-           c == '\n';
+    return is_ws(c) || c == ',' || c == ']' || c == '}' || c == '#' || c == '\r' || c == '\n';
 }
 
 /* Digits of a base with single underscores between digits; accumulates into *v. */
@@ -473,8 +471,8 @@ static int parse_array(struct dec *d, struct toml_value *out)
             d->p++;
             return 0;
         }
-        if (grow((void **)&out->u.array.items, &cap, out->u.array.len,
-                 sizeof(struct toml_value)) < 0)
+        if (grow((void **)&out->u.array.items, &cap, out->u.array.len, sizeof(struct toml_value)) <
+            0)
             return dfail(d, "out of memory"), -ENOMEM;
         struct toml_value *it = &out->u.array.items[out->u.array.len];
         memset(it, 0, sizeof(*it));
@@ -515,8 +513,7 @@ static int parse_inline_table(struct dec *d, struct toml_value *out)
             return dfail(d, "expected '=' after a key in an inline table");
         d->p++;
         dskip_ws(d);
-        if (grow((void **)&out->u.table.items, &cap, out->u.table.len,
-                 sizeof(struct toml_kv)) < 0)
+        if (grow((void **)&out->u.table.items, &cap, out->u.table.len, sizeof(struct toml_kv)) < 0)
             return dfail(d, "out of memory"), -ENOMEM;
         struct toml_kv *kv = &out->u.table.items[out->u.table.len];
         memset(kv, 0, sizeof(*kv));
@@ -542,9 +539,8 @@ static int parse_inline_table(struct dec *d, struct toml_value *out)
             d->p++;
             return 0;
         }
-        return dfail(d, d->p >= d->end || *d->p == '#'
-                            ? "inline table not closed on this line"
-                            : "expected ',' or '}' in an inline table");
+        return dfail(d, d->p >= d->end || *d->p == '#' ? "inline table not closed on this line"
+                                                       : "expected ',' or '}' in an inline table");
     }
 }
 
@@ -716,10 +712,10 @@ struct reader {
     /* the line being fed to inih */
     const char *line; /* source bytes, newline included */
     size_t line_len;
-    size_t off;    /* bytes of it already handed to inih */
-    bool masked;   /* inih receives "\n" instead */
-    int lineno;    /* its 1-based number */
-    size_t start;  /* offset after a BOM on line 1 */
+    size_t off;   /* bytes of it already handed to inih */
+    bool masked;  /* inih receives "\n" instead */
+    int lineno;   /* its 1-based number */
+    size_t start; /* offset after a BOM on line 1 */
 
     /* continuation state (multi-line construct) */
     struct scan sc;
@@ -728,10 +724,10 @@ struct reader {
 
     /* classification of the current line */
     enum line_kind kind;
-    struct kpath key;       /* key path as written (KEYVAL) */
-    size_t key_text_len;    /* raw key text length from line + start + leading ws */
+    struct kpath key;    /* key path as written (KEYVAL) */
+    size_t key_text_len; /* raw key text length from line + start + leading ws */
     const char *key_text;
-    const char *value;      /* after '=' (KEYVAL) */
+    const char *value; /* after '=' (KEYVAL) */
     bool incomplete;
 
     /* current table */
@@ -770,8 +766,7 @@ static void shadow_under(struct reader *r, const struct kpath *p)
     if (p->opaque)
         return;
     for (size_t i = 0; i < r->nwants; i++)
-        if (path_is_prefix(p->s, p->len, r->wants[i].path) ||
-            strcmp(p->s, r->wants[i].path) == 0)
+        if (path_is_prefix(p->s, p->len, r->wants[i].path) || strcmp(p->s, r->wants[i].path) == 0)
             r->wants[i].shadowed_ = true;
 }
 
@@ -792,8 +787,19 @@ static void classify_header(struct reader *r, const char *p, const char *end)
     }
     r->kind = LK_HEADER;
     if (!ok) {
-        log_debug("%s:%d: not a valid table header; its keys are ignored", r->name, r->lineno);
         r->section_ok = false;
+        /* A broken header naming a wanted key's table would silently hide its keys. */
+        struct dec d2 = {.p = p + (aot ? 2 : 1), .end = end};
+        if (parse_key(&d2, &k) == 0 && !k.opaque) {
+            for (size_t i = 0; i < r->nwants; i++) {
+                if (strcmp(k.s, r->wants[i].path) == 0 ||
+                    path_is_prefix(k.s, k.len, r->wants[i].path)) {
+                    rfail(r, r->lineno, k.s, "not a valid table header");
+                    return;
+                }
+            }
+        }
+        log_debug("%s:%d: not a valid table header; its keys are ignored", r->name, r->lineno);
         return;
     }
     r->section = k;
@@ -1007,8 +1013,7 @@ static void match_value(struct reader *r, const struct kpath *full, const struct
         if (strcmp(full->s, w->path) == 0) {
             if (w->line) {
                 rfail(r, r->lineno, w->path,
-                      "duplicate key (first set on line %d, again on line %d)", w->line,
-                      r->lineno);
+                      "duplicate key (first set on line %d, again on line %d)", w->line, r->lineno);
                 return;
             }
             toml_value_free(&w->value);
@@ -1103,8 +1108,8 @@ static int ini_handler_fn(void *user, const char *section, const char *name, con
     return 1;
 }
 
-int toml_read(const char *name, const char *bytes, size_t len, struct toml_want *wants,
-              size_t n, struct evm_err *err)
+int toml_read(const char *name, const char *bytes, size_t len, struct toml_want *wants, size_t n,
+              struct evm_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         memset(&wants[i].value, 0, sizeof(wants[i].value));

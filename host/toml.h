@@ -112,8 +112,8 @@ struct toml_want {
 /* Reads the wanted keys from a document; name is used in messages. On success every
  * present wanted key has line and value set (free them with toml_wants_free, also after
  * an error). */
-int toml_read(const char *name, const char *bytes, size_t len, struct toml_want *wants,
-              size_t n, struct evm_err *err);
+int toml_read(const char *name, const char *bytes, size_t len, struct toml_want *wants, size_t n,
+              struct evm_err *err);
 void toml_wants_free(struct toml_want *wants, size_t n);
 
 #endif

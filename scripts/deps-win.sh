@@ -22,6 +22,9 @@ logs=$deps/logs
 scratch=$deps/build-$host
 jobs=2
 mkdir -p "$prefix/include" "$prefix/lib" "$prefix/stamps" "$logs" "$scratch"
+# Parallel builds sharing one DEPS_DIR wait for each other instead of colliding.
+exec 9>"$deps/.deps-win.lock"
+flock 9
 
 for tool in $host-gcc $host-ar $host-ranlib cmake make; do
   command -v "$tool" >/dev/null || { echo "deps-win: $tool not found (run scripts/setup.sh)" >&2; exit 1; }

@@ -13,7 +13,7 @@ for t in "$@"; do
   mkdir -p "$work" "$seeds"
   if "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
        -artifact_prefix="$build/fuzz/crash-$name-" "$work" "$seeds" >"$build/fuzz/$name.log" 2>&1; then
-    runs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "$build/fuzz/$name.log")
+    runs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $NF); print $NF}' "$build/fuzz/$name.log")
     echo "  ok    fuzz_$name: ${runs:-?} runs in ${secs}s"
     ok=$((ok + 1))
   else

@@ -7,6 +7,7 @@ set -uo pipefail
 variant=$1; shift
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac   # wine needs an absolute WINEPREFIX
 run=()
 if [ "$variant" = wine ]; then
   loader=$(command -v wine64 || true)

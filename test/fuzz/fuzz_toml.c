@@ -71,9 +71,9 @@ static void check_value(const struct toml_value *v, int depth)
     case TOML_TABLE:
         for (size_t i = 0; i < v->u.table.len; i++) {
             const struct toml_kv *kv = &v->u.table.items[i];
-            if (!kv->key || (!kv->opaque && (kv->key[0] == '\0' ||
-                                             !valid_utf8((const unsigned char *)kv->key,
-                                                         strlen(kv->key)))))
+            if (!kv->key ||
+                (!kv->opaque && (kv->key[0] == '\0' ||
+                                 !valid_utf8((const unsigned char *)kv->key, strlen(kv->key)))))
                 abort();
             check_value(&kv->value, depth + 1);
         }

@@ -39,8 +39,7 @@ static void check_int(const char *text, int64_t want)
     struct toml_value v = decode_ok(text);
     assert_int_equal(v.type, TOML_INTEGER);
     if (v.u.integer != want)
-        fail_msg("<%s> decoded to %lld, want %lld", text, (long long)v.u.integer,
-                 (long long)want);
+        fail_msg("<%s> decoded to %lld, want %lld", text, (long long)v.u.integer, (long long)want);
     toml_value_free(&v);
 }
 
@@ -279,8 +278,7 @@ static void test_read_key_forms(void **state)
     expect_cpus("[vm.linux]\n\"a:b\" = 1\ncpus = 10\n", 10, 3);
     expect_cpus("[vm.linux]   # the VM\n  cpus\t=\t11  \n", 11, 2);
     /* keys that only look like ours */
-    expect_cpus("[vm.linux]\ncpus = 1\n[\"vm.linux\"]\ncpus = 99\n[vm.linux.x]\ncpus = 98\n",
-                1, 2);
+    expect_cpus("[vm.linux]\ncpus = 1\n[\"vm.linux\"]\ncpus = 99\n[vm.linux.x]\ncpus = 98\n", 1, 2);
     expect_cpus("[vm.linux]\ncpus = 1\n[other]\nvm.linux.cpus = 97\n", 1, 2);
     /* a section name longer than inih keeps (49 bytes) */
     expect_cpus("[vm.linux.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n"
@@ -300,15 +298,13 @@ static void test_read_skips_unread_constructs(void **state)
     expect_cpus("[other]\ns = \"\"\"\n[vm.linux]\ncpus = 99\n\\\"\"\" still in\n\"\"\"\n"
                 "[vm.linux]\ncpus = 15\n",
                 15, 8);
-    expect_cpus("[other]\ns = '''\n[vm.linux]\ncpus = 99\n'''\n[vm.linux]\ncpus = 16\n", 16,
-                7);
+    expect_cpus("[other]\ns = '''\n[vm.linux]\ncpus = 99\n'''\n[vm.linux]\ncpus = 16\n", 16, 7);
     expect_cpus("[other]\nt = { a = 1,\n  b = [\n 2 ],\n}\n[vm.linux]\ncpus = 17\n", 17, 7);
     expect_cpus("[vm.linux]\ncpus = 18\njunk line here\nweird: thing\n= 3\n[bad header\n"
                 "cpus = 99\n",
                 18, 2);
     /* keys under an array of tables at (or above) our table are not ours */
-    expect_cpus("[vm.linux]\ncpus = 19\n[[vm]]\nlinux.cpus = 98\n[vm.linux]\ncpus = 97\n", 19,
-                2);
+    expect_cpus("[vm.linux]\ncpus = 19\n[[vm]]\nlinux.cpus = 98\n[vm.linux]\ncpus = 97\n", 19, 2);
 }
 
 static void test_read_errors(void **state)
@@ -326,6 +322,9 @@ static void test_read_errors(void **state)
     expect_error("[a]\nb = [ 1,\n[vm.linux]\ncpus = 1\n", "t.toml:2: b", "never closed");
     expect_error("[a]\nb = \"\"\"\ncpus = 1\n", "t.toml:2: b", "never closed");
     expect_error("[log]\nlevel = \"in\\qfo\"\n", "t.toml:2: log.level", "escape");
+    expect_error("[vm.linux\ncpus = 1\n", "t.toml:1: vm.linux", "table header");
+    expect_error("[a]\n[ vm ] x\nlinux.cpus = 1\n", "t.toml:2: vm", "table header");
+    expect_error("[[log]] ]\n", "t.toml:1: log", "table header");
 
     /* a NUL byte in a wanted value */
     static const char doc[] = "[vm.linux]\ncpus = 1\0\n[log]\nlevel = 'x'\n";

@@ -1,4 +1,5 @@
-/* testutil_win.c — temp directories on Windows. */
+/* testutil_win.c — temp directories on Windows (and under wine): a fresh directory under
+ * GetTempPath with forward slashes, removed recursively. */
 #include "testutil.h"
 
 #include <windows.h>
@@ -18,6 +19,8 @@ char *tu_tmpdir(void)
     DWORD n = GetTempPathA(sizeof(base), base);
     if (n == 0 || n > MAX_PATH)
         fail_msg("GetTempPathA failed");
+    while (n > 0 && (base[n - 1] == '\\' || base[n - 1] == '/'))
+        base[--n] = '\0'; /* tu_path adds the separator */
     for (unsigned i = 0; i < 1000; i++) {
         char name[64];
         snprintf(name, sizeof(name), "evm-test-%lu-%u", (unsigned long)GetCurrentProcessId(),
