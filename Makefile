@@ -91,6 +91,7 @@ WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 all: $(NATIVE_BIN)
 

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wctype.h>
 
 #include "winutil.h"
 
@@ -41,6 +42,31 @@ static int open_error(struct evm_err *err, const char *path, DWORD code)
     }
 }
 
+/* Refuses, without opening it, what is certainly not a regular file: opening a device can
+ * have side effects (a serial port raises its control lines). Device-namespace paths
+ * ("\\.\pipe\x", "\\.\COM1", and DOS device names such as "NUL" or "COM1", which
+ * GetFullPathNameW maps there) other than a drive ("\\.\C:\...") are refused, and so is a
+ * directory. The checks after opening close the race. */
+static int refuse_before_open(const wchar_t *w, const char *path, struct evm_err *err)
+{
+    DWORD n = GetFullPathNameW(w, 0, NULL, NULL);
+    wchar_t *full = n ? malloc((size_t)n * sizeof(*full)) : NULL;
+    if (full && GetFullPathNameW(w, n, full, NULL) > 0 && wcsncmp(full, L"\\\\.\\", 4) == 0 &&
+        !(iswalpha(full[4]) && full[5] == L':' && (full[6] == L'\\' || full[6] == L'/'))) {
+        int is_pipe = _wcsnicmp(full + 4, L"pipe\\", 5) == 0;
+        free(full);
+        return evm_errf(err, EINVAL, "%s: not a regular file (%s)", path,
+                        is_pipe ? "a pipe" : "a device");
+    }
+    free(full);
+    DWORD attrs = GetFileAttributesW(w);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY))
+        return evm_errf(err, EINVAL, "%s: not a regular file (a directory)", path);
+    if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DEVICE))
+        return evm_errf(err, EINVAL, "%s: not a regular file (a device)", path);
+    return 0;
+}
+
 int open_regular_file(const char *path, int *fd, uint64_t *size, struct evm_err *err)
 {
     int e = 0;
@@ -52,6 +78,11 @@ int open_regular_file(const char *path, int *fd, uint64_t *size, struct evm_err 
      * regular file" rather than as a permission error. Opening a pipe or device does not
      * block; the type checks below refuse them before any read. The handle is not
      * inheritable (no security attributes). */
+    int r = refuse_before_open(w, path, err);
+    if (r < 0) {
+        free(w);
+        return r;
+    }
     HANDLE h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                            NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
     free(w);
@@ -221,9 +252,19 @@ int path_exists(const char *path)
     wchar_t *w = win_wide(path, &e);
     if (!w)
         return -e;
-    /* GetFileAttributesW does not follow a final symlink (reparse point). */
+    /* GetFileAttributesW does not follow a final symlink (reparse point). Some entries
+     * have no attributes to report (under wine: a dangling symlink, a FIFO, a device node);
+     * a directory listing still shows them, so ask for that before saying "missing". */
     DWORD attrs = GetFileAttributesW(w);
     DWORD code = attrs == INVALID_FILE_ATTRIBUTES ? GetLastError() : 0;
+    if (attrs == INVALID_FILE_ATTRIBUTES && !wcspbrk(w, L"*?")) {
+        WIN32_FIND_DATAW fd;
+        HANDLE h = FindFirstFileExW(w, FindExInfoBasic, &fd, FindExSearchNameMatch, NULL, 0);
+        if (h != INVALID_HANDLE_VALUE) {
+            FindClose(h);
+            attrs = fd.dwFileAttributes;
+        }
+    }
     free(w);
     if (attrs != INVALID_FILE_ATTRIBUTES)
         return 1;

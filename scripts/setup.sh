@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config cmake clang libclang-rt-14-dev dpkg-dev file xz-utils
   libarchive-dev libuv1-dev libcmocka-dev libcjson-dev nettle-dev libzstd-dev zlib1g-dev
-  zstd cpio
+  zstd cpio m4
   mingw-w64 wine wine64
 )
 missing=()
