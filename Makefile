@@ -38,9 +38,9 @@ INIH_DEFS := -DINI_HANDLER_LINENO=1 -DINI_USE_STACK=0 -DINI_ALLOW_REALLOC=1 \
              -DINI_ALLOW_NO_VALUE=0
 INIH_SRC  := $(DEPS_DIR)/inih/ini.c
 
-NATIVE_CFLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE $(INCS) $(INIH_DEFS) \
+NATIVE_CFLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -pthread $(INCS) $(INIH_DEFS) \
                  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-NATIVE_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+NATIVE_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 SAN_FLAGS     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 WIN_PREFIX := $(DEPS_DIR)/x86_64-w64-mingw32

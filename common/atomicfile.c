@@ -64,6 +64,34 @@ int atomicfile_copy_from(struct atomicfile *af, int src_fd, uint64_t len, struct
     return 0;
 }
 
+int atomicfile_copy_head(struct atomicfile *af, int src_fd, uint64_t len, struct evm_err *err)
+{
+    if (af->fd < 0 || af->written != 0 || af->head)
+        return evm_errf(err, EINVAL, "%s: head copy must come first", af->dst ? af->dst : "?");
+    uint64_t allowed;
+    int inj = injected_limit(af, len, &allowed);
+    int r = afplat_head_start(af->fd, src_fd, allowed, &af->head, err);
+    if (r < 0)
+        return evm_err_wrap(err, "writing %s", af->tmp);
+    af->written = len;
+    if (inj < 0) {
+        /* Let the partial copy finish (as a real failure would), then report it. */
+        afplat_head_wait(af->head, NULL);
+        af->head = NULL;
+        return evm_errf(err, ENOSPC, "writing %s: No space left on device (injected)", af->tmp);
+    }
+    return 0;
+}
+
+static int head_wait(struct atomicfile *af, struct evm_err *err)
+{
+    if (!af->head)
+        return 0;
+    int r = afplat_head_wait(af->head, err);
+    af->head = NULL;
+    return r < 0 ? evm_err_wrap(err, "writing %s", af->tmp) : 0;
+}
+
 int atomicfile_pad(struct atomicfile *af, unsigned align, struct evm_err *err)
 {
     static const unsigned char zeros[64];
@@ -77,9 +105,14 @@ int atomicfile_commit(struct atomicfile *af, struct evm_err *err)
 {
     if (af->fd < 0)
         return evm_errf(err, EBADF, "%s: commit after close", af->dst ? af->dst : "?");
+    int r = head_wait(af, err);
+    if (r < 0) {
+        atomicfile_abort(af);
+        return r;
+    }
     int fd = af->fd;
     af->fd = -1;
-    int r = afplat_sync_close(fd, err);
+    r = afplat_sync_close(fd, err);
     if (r == 0)
         r = afplat_replace(af->tmp, af->dst, err);
     if (r < 0) {
@@ -93,6 +126,7 @@ int atomicfile_commit(struct atomicfile *af, struct evm_err *err)
 
 void atomicfile_abort(struct atomicfile *af)
 {
+    head_wait(af, NULL);
     if (af->tmp)
         afplat_discard(af->fd, af->tmp);
     af->fd = -1;

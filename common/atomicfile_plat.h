@@ -20,6 +20,13 @@ int afplat_write(int fd, const void *buf, size_t len, struct evm_err *err);
  * Returns -ENODATA if src_fd ends early. */
 int afplat_copy(int fd, int src_fd, uint64_t len, struct evm_err *err);
 
+/* Starts copying len bytes from src_fd offset 0 to fd offset 0 without using or moving
+ * either file offset, and leaves fd's offset at len for the caller's appends. POSIX runs the
+ * copy on a thread; Windows copies before returning. *job is waited for by afplat_head_wait. */
+int afplat_head_start(int fd, int src_fd, uint64_t len, void **job, struct evm_err *err);
+/* Waits for the copy; returns its result. Frees job. */
+int afplat_head_wait(void *job, struct evm_err *err);
+
 /* Flushes fd's data to stable storage and closes it. */
 int afplat_sync_close(int fd, struct evm_err *err);
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,111 @@ int afplat_copy(int fd, int src_fd, uint64_t len, struct evm_err *err)
         len -= (uint64_t)n;
     }
     return 0;
+}
+
+struct head_job {
+    pthread_t thread;
+    int fd, src_fd;
+    uint64_t len;
+    int result;
+    struct evm_err err;
+};
+
+static int copy_at(int fd, int src_fd, uint64_t len, struct evm_err *err)
+{
+    loff_t in = 0, out = 0;
+    while (len > 0) {
+        size_t want = len < (1u << 30) ? (size_t)len : (1u << 30);
+        ssize_t n = copy_file_range(src_fd, &in, fd, &out, want, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                      errno == EBADF)) {
+            /* No kernel copy between these files: positional reads and writes. */
+            static const size_t chunk = 256 * 1024;
+            char *buf = malloc(chunk);
+            if (!buf)
+                return evm_errf(err, ENOMEM, "out of memory");
+            while (len > 0) {
+                size_t w = len < chunk ? (size_t)len : chunk;
+                ssize_t got = pread(src_fd, buf, w, in);
+                if (got < 0 && errno == EINTR)
+                    continue;
+                if (got <= 0) {
+                    int e = got < 0 ? errno : ENODATA;
+                    free(buf);
+                    return evm_errf(err, e, "reading: %s",
+                                    got < 0 ? strerror(e) : "source ended early");
+                }
+                for (ssize_t done = 0; done < got;) {
+                    ssize_t put = pwrite(fd, buf + done, (size_t)(got - done), out + done);
+                    if (put < 0 && errno == EINTR)
+                        continue;
+                    if (put < 0) {
+                        int e = errno;
+                        free(buf);
+                        return evm_errf(err, e, "%s", strerror(e));
+                    }
+                    done += put;
+                }
+                in += got;
+                out += got;
+                len -= (uint64_t)got;
+            }
+            free(buf);
+            return 0;
+        }
+        if (n < 0) {
+            int e = errno;
+            return evm_errf(err, e, "%s", strerror(e));
+        }
+        if (n == 0)
+            return evm_errf(err, ENODATA, "source ended early (file changed while copying?)");
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+static void *head_main(void *arg)
+{
+    struct head_job *j = arg;
+    j->result = copy_at(j->fd, j->src_fd, j->len, &j->err);
+    return NULL;
+}
+
+int afplat_head_start(int fd, int src_fd, uint64_t len, void **job, struct evm_err *err)
+{
+    struct head_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return evm_errf(err, ENOMEM, "out of memory");
+    j->fd = fd;
+    j->src_fd = src_fd;
+    j->len = len;
+    if (lseek(fd, (off_t)len, SEEK_SET) < 0) {
+        int e = errno;
+        free(j);
+        return evm_errf(err, e, "seek: %s", strerror(e));
+    }
+    int e = pthread_create(&j->thread, NULL, head_main, j);
+    if (e != 0) {
+        /* No thread to be had: copy here and now. */
+        j->result = copy_at(fd, src_fd, len, &j->err);
+        j->thread = pthread_self();
+    }
+    *job = j;
+    return 0;
+}
+
+int afplat_head_wait(void *job, struct evm_err *err)
+{
+    struct head_job *j = job;
+    if (!pthread_equal(j->thread, pthread_self()))
+        pthread_join(j->thread, NULL);
+    int r = j->result;
+    if (r < 0 && err)
+        *err = j->err;
+    free(j);
+    return r;
 }
 
 int afplat_sync_close(int fd, struct evm_err *err)

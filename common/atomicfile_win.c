@@ -180,6 +180,37 @@ int afplat_copy(int fd, int src_fd, uint64_t len, struct evm_err *err)
     return r;
 }
 
+/* Windows: the head copy runs before returning (no background thread); the result is kept
+ * for afplat_head_wait so callers see one behaviour. */
+struct head_job {
+    int result;
+    struct evm_err err;
+};
+
+int afplat_head_start(int fd, int src_fd, uint64_t len, void **job, struct evm_err *err)
+{
+    struct head_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return evm_errf(err, ENOMEM, "out of memory");
+    if (_lseeki64(src_fd, 0, SEEK_SET) < 0 || _lseeki64(fd, 0, SEEK_SET) < 0) {
+        free(j);
+        return evm_errf(err, errno, "seek: %s", strerror(errno));
+    }
+    j->result = afplat_copy(fd, src_fd, len, &j->err);
+    *job = j;
+    return 0;
+}
+
+int afplat_head_wait(void *job, struct evm_err *err)
+{
+    struct head_job *j = job;
+    int r = j->result;
+    if (r < 0 && err)
+        *err = j->err;
+    free(j);
+    return r;
+}
+
 int afplat_sync_close(int fd, struct evm_err *err)
 {
     int r = 0;

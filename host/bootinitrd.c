@@ -251,19 +251,20 @@ struct build {
     struct atomicfile out;
     int out_open;
     int bin_fd;
+    int base_fd;
     uint64_t bin_size;
     char *cache_path;
 };
 
-static int copy_base(struct build *b, struct evm_err *err)
+/* The base goes first; it is copied in the background (kernel copy on a second thread
+ * where the platform has one) while this thread hashes the binary and writes the tail. */
+static int start_base_copy(struct build *b, struct evm_err *err)
 {
-    int fd;
     uint64_t size;
-    int r = open_regular_file(b->o->base, &fd, &size, err);
+    int r = open_regular_file(b->o->base, &b->base_fd, &size, err);
     if (r < 0)
         return evm_err_wrap(err, "base initrd");
-    r = atomicfile_copy_from(&b->out, fd, size, err);
-    close(fd);
+    r = atomicfile_copy_head(&b->out, b->base_fd, size, err);
     if (r < 0)
         return r;
     b->r->base_size = size;
@@ -378,7 +379,7 @@ static int add_boot_member(struct build *b, struct evm_err *err)
 int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *res,
                      struct evm_err *err)
 {
-    struct build b = {.o = o, .r = res, .bin_fd = -1};
+    struct build b = {.o = o, .r = res, .bin_fd = -1, .base_fd = -1};
     memset(res, 0, sizeof(*res));
     if (!o->boot_id || !boot_id_valid(o->boot_id))
         return evm_errf(err, EINVAL, "boot id must be %d lowercase hex digits", BOOT_ID_HEX_LEN);
@@ -386,24 +387,23 @@ int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *
         return evm_errf(err, EINVAL, "mtime %llu does not fit the cpio header",
                         (unsigned long long)o->mtime);
 
-    /* Hash the binary first: the digest names the cache entry and goes in the manifest. */
     int r = open_regular_file(o->binary, &b.bin_fd, &b.bin_size, err);
     if (r < 0)
         return evm_err_wrap(err, "daemon binary");
+    r = atomicfile_open(&b.out, o->out, err);
+    if (r == 0) {
+        b.out_open = 1;
+        b.out.fail_after = o->fail_after;
+        r = start_base_copy(&b, err);
+    }
+    /* The binary's digest names the cache entry and goes in the manifest. */
     uint64_t hashed;
-    r = digest_fd(b.bin_fd, res->binary_sha256, &hashed, err);
+    if (r == 0)
+        r = digest_fd(b.bin_fd, res->binary_sha256, &hashed, err);
     if (r == 0 && hashed != b.bin_size)
         r = evm_errf(err, EAGAIN, "%s changed size while it was being read", o->binary);
     if (r == 0 && lseek(b.bin_fd, 0, SEEK_SET) != 0)
         r = evm_errf(err, errno, "%s: seek: %s", o->binary, strerror(errno));
-
-    if (r == 0)
-        r = atomicfile_open(&b.out, o->out, err);
-    if (r == 0) {
-        b.out_open = 1;
-        b.out.fail_after = o->fail_after;
-        r = copy_base(&b, err);
-    }
     if (r == 0)
         r = add_binary_member(&b, err);
     if (r == 0)
@@ -417,6 +417,8 @@ int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *
         atomicfile_abort(&b.out);
     if (b.bin_fd >= 0)
         close(b.bin_fd);
+    if (b.base_fd >= 0)
+        close(b.base_fd); /* after commit/abort: the background copy reads it */
     free(b.cache_path);
     return r;
 }

@@ -287,9 +287,67 @@ static void test_open_in_missing_directory_fails(void **state)
     free(dst);
 }
 
+/* copy_head puts the source at offset 0 while appends land after it; an injected
+ * failure inside the head leaves the previous file intact and no temp behind. */
+static void test_copy_head(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *src = tu_path(dir, "src"), *dst = tu_path(dir, "dst");
+    size_t n = 700001;
+    char *data = malloc(n);
+    assert_non_null(data);
+    tu_fill(data, n, 42);
+    tu_write(src, data, n);
+    tu_write(dst, "old", 3);
+
+    struct atomicfile af;
+    struct evm_err err = {0};
+    int fd;
+    uint64_t size;
+    assert_int_equal(open_regular_file(src, &fd, &size, &err), 0);
+    assert_int_equal(atomicfile_open(&af, dst, &err), 0);
+    assert_int_equal(atomicfile_copy_head(&af, fd, size, &err), 0);
+    assert_int_equal(af.written, n);
+    assert_int_equal(atomicfile_pad(&af, 4, &err), 0);
+    assert_int_equal(atomicfile_write(&af, "TAIL", 4, &err), 0);
+    assert_int_equal(atomicfile_commit(&af, &err), 0);
+    size_t len;
+    char *got = tu_read(dst, &len);
+    assert_int_equal(len, (n + 3) / 4 * 4 + 4);
+    assert_memory_equal(got, data, n);
+    for (size_t i = n; i < (n + 3) / 4 * 4; i++)
+        assert_int_equal(got[i], 0);
+    assert_memory_equal(got + len - 4, "TAIL", 4);
+    free(got);
+
+    /* Injected failure inside the head. */
+    assert_int_equal(atomicfile_open(&af, dst, &err), 0);
+    af.fail_after = 1000;
+    assert_int_equal(atomicfile_copy_head(&af, fd, size, &err), -ENOSPC);
+    atomicfile_abort(&af);
+    got = tu_read(dst, &len);
+    assert_int_equal(len, (n + 3) / 4 * 4 + 4);
+    assert_memory_equal(got, data, n);
+    free(got);
+
+    /* A head copy that is not first is a programming error reported as -EINVAL. */
+    assert_int_equal(atomicfile_open(&af, dst, &err), 0);
+    assert_int_equal(atomicfile_write(&af, "x", 1, &err), 0);
+    assert_int_equal(atomicfile_copy_head(&af, fd, size, &err), -EINVAL);
+    atomicfile_abort(&af);
+    close(fd);
+    tu_rmrf(dir);
+    free(dir);
+    free(src);
+    free(dst);
+    free(data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_copy_head),
         cmocka_unit_test_setup_teardown(test_commit_replaces_with_exact_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_creates_missing_destination, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_keeps_previous_file, setup, teardown),
