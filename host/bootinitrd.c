@@ -29,7 +29,7 @@
 
 /* Bumped whenever the binary member's bytes would change for the same inputs. */
 #define MEMBER_FORMAT_VERSION 1
-#define ZSTD_LEVEL 3
+#define ZSTD_LEVEL 1
 #define GZIP_LEVEL 6
 #define IO_CHUNK (256u * 1024u)
 
