@@ -27,7 +27,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wpointer-arith -Wundef
 CSTD     := -std=c11
 OPT      ?= -O2 -g
-INCS     := -Icommon -Ihost -I$(DEPS_DIR)/inih
+INCS     := -Icommon -Ihost -Iguest -I$(DEPS_DIR)/inih
 
 # inih is compiled from the pristine upstream ini.c with the same options on every target.
 # Lines up to the config size limit are accepted; the TOML layer handles comments.
@@ -53,11 +53,14 @@ WIN_LIBS   := -static -L$(WIN_PREFIX)/lib -larchive -lzstd -lz -lnettle -luv -lc
 # Sources. Platform code is chosen by file name: *_posix.c natively, *_win.c for Windows.
 COMMON_SRC := $(wildcard common/*.c)
 HOST_SRC   := $(filter-out host/main.c,$(wildcard host/*.c))
+GUEST_SRC  := $(filter-out guest/main.c,$(wildcard guest/*.c))
 LIB_SRC    := $(COMMON_SRC) $(HOST_SRC)
-POSIX_SRC  := $(filter-out %_win.c,$(LIB_SRC))
+# Guest code is Linux-only: linked into the native test binaries, never into Windows ones.
+POSIX_SRC  := $(filter-out %_win.c,$(LIB_SRC)) $(GUEST_SRC)
 WINLIB_SRC := $(filter-out %_posix.c,$(LIB_SRC))
 
 UNIT_TESTS     := $(wildcard test/unit/test_*.c)
+GUEST_TESTS    := $(wildcard test/guest/test_*.c)
 UNIT_SUPPORT   := $(wildcard test/unit/testutil*.c)
 WIN_TESTS      := $(filter-out %_posix.c,$(UNIT_TESTS))
 FUZZ_TARGETS   := $(wildcard test/fuzz/fuzz_*.c)
@@ -71,8 +74,12 @@ WIN_OBJ    := $(call obj,win,$(WINLIB_SRC)) $(BUILD)/win/inih.o
 
 NATIVE_BIN := $(BUILD)/native/ephemerd-vmhost
 WIN_BIN    := $(BUILD)/win/ephemerd-vmhost.exe
-ASAN_TESTS := $(patsubst test/unit/%.c,$(BUILD)/asan/test/%,$(filter-out $(UNIT_SUPPORT),$(UNIT_TESTS)))
-NATIVE_TESTS := $(patsubst test/unit/%.c,$(BUILD)/native/test/%,$(filter-out $(UNIT_SUPPORT),$(UNIT_TESTS)))
+ASAN_TESTS := $(patsubst test/unit/%.c,$(BUILD)/asan/test/%,$(filter-out $(UNIT_SUPPORT),$(UNIT_TESTS))) \
+              $(patsubst test/guest/%.c,$(BUILD)/asan/gtest/%,$(GUEST_TESTS))
+NATIVE_TESTS := $(patsubst test/unit/%.c,$(BUILD)/native/test/%,$(filter-out $(UNIT_SUPPORT),$(UNIT_TESTS))) \
+              $(patsubst test/guest/%.c,$(BUILD)/native/gtest/%,$(GUEST_TESTS))
+NATIVE_INIT := $(BUILD)/native/ephemerd-init
+ASAN_INIT   := $(BUILD)/asan/ephemerd-init
 WIN_TEST_BINS := $(patsubst test/unit/%.c,$(BUILD)/win/test/%.exe,$(filter-out $(UNIT_SUPPORT),$(WIN_TESTS)))
 FUZZ_BINS  := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
 NATIVE_SUPPORT_OBJ := $(call obj,native,$(filter-out %_win.c,$(UNIT_SUPPORT)))
@@ -115,6 +122,13 @@ $(BUILD)/native/inih.o: $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  CC $@"
 	$(Q)$(CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
+$(BUILD)/native/gtest/%: $(BUILD)/native/test/guest/%.o $(NATIVE_OBJ) $(NATIVE_SUPPORT_OBJ)
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS) -lcmocka
+$(NATIVE_INIT): $(BUILD)/native/guest/main.o $(NATIVE_OBJ)
+	@echo "  LD $@"
+	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS)
 $(NATIVE_BIN): $(BUILD)/native/host/main.o $(NATIVE_OBJ)
 	@echo "  CC $@"
 	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS)
@@ -136,6 +150,13 @@ $(BUILD)/asan/test/%: $(BUILD)/asan/test/unit/%.o $(ASAN_OBJ) $(ASAN_SUPPORT_OBJ
 	@mkdir -p $(@D)
 	@echo "  CC $@"
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS) -lcmocka
+$(BUILD)/asan/gtest/%: $(BUILD)/asan/test/guest/%.o $(ASAN_OBJ) $(ASAN_SUPPORT_OBJ)
+	@mkdir -p $(@D)
+	@echo "  LD $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS) -lcmocka
+$(ASAN_INIT): $(BUILD)/asan/guest/main.o $(ASAN_OBJ)
+	@echo "  LD $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
 $(BUILD)/asan/ephemerd-vmhost: $(BUILD)/asan/host/main.o $(ASAN_OBJ)
 	@echo "  CC $@"
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
@@ -174,11 +195,11 @@ $(BUILD)/win/test/%.exe: $(BUILD)/win/test/unit/%.o $(WIN_OBJ) $(WIN_SUPPORT_OBJ
 windows: $(WIN_BIN)
 
 # ---- running --------------------------------------------------------------------------
-unit: $(NATIVE_TESTS) $(NATIVE_BIN)
-	scripts/run-tests.sh native $(NATIVE_TESTS)
+unit: $(NATIVE_TESTS) $(NATIVE_BIN) $(if $(wildcard guest/main.c),$(NATIVE_INIT))
+	EVM_VMHOST=$(NATIVE_BIN) EVM_INIT=$(NATIVE_INIT) scripts/run-tests.sh native $(NATIVE_TESTS)
 
-check: $(ASAN_TESTS) $(BUILD)/asan/ephemerd-vmhost
-	EVM_VMHOST=$(BUILD)/asan/ephemerd-vmhost scripts/run-tests.sh asan $(ASAN_TESTS)
+check: $(ASAN_TESTS) $(BUILD)/asan/ephemerd-vmhost $(if $(wildcard guest/main.c),$(ASAN_INIT))
+	EVM_VMHOST=$(BUILD)/asan/ephemerd-vmhost EVM_INIT=$(ASAN_INIT) scripts/run-tests.sh asan $(ASAN_TESTS)
 
 test-windows: $(WIN_TEST_BINS) $(WIN_BIN)
 	scripts/run-tests.sh wine $(WIN_TEST_BINS)
