@@ -6,7 +6,7 @@ pkgs=(
   build-essential pkg-config cmake clang libclang-rt-14-dev dpkg-dev file xz-utils
   libarchive-dev libuv1-dev libcmocka-dev libcjson-dev nettle-dev libzstd-dev zlib1g-dev
   zstd cpio m4
-  musl-tools linux-libc-dev dnsmasq iproute2 e2fsprogs util-linux kmod
+  musl-tools linux-libc-dev dnsmasq-base iproute2 e2fsprogs util-linux kmod
   mingw-w64 wine wine64
 )
 missing=()
