@@ -16,6 +16,8 @@
 
 BUILD    ?= build
 DEPS_DIR ?= $(BUILD)/deps
+# Scripts run from other directories (apt resolves relative paths against /etc/apt).
+override DEPS_DIR := $(abspath $(DEPS_DIR))
 export DEPS_DIR
 
 CC       ?= cc

@@ -13,7 +13,7 @@ set -euo pipefail
 pkg=${1:?usage: debsrc.sh PACKAGE [SUITE]}
 suite=${2:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
-deps=${DEPS_DIR:-$top/build/deps}
+deps=$(realpath -m "${DEPS_DIR:-$top/build/deps}")
 aptdir=$deps/apt${suite:+-$suite}
 mkdir -p "$aptdir/lists/partial" "$aptdir/sources.list.d" "$deps/src" "$deps/dl"
 

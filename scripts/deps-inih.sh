@@ -5,7 +5,7 @@
 # Makefile compiles ini.c with the same options for every target.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-deps=${DEPS_DIR:-$top/build/deps}
+deps=$(realpath -m "${DEPS_DIR:-$top/build/deps}")
 src=$("$top/scripts/debsrc.sh" libinih trixie)
 mkdir -p "$deps/inih.tmp"
 cp "$src/ini.c" "$src/ini.h" "$src/LICENSE.txt" "$deps/inih.tmp/"
