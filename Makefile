@@ -8,6 +8,8 @@
 #   make demo       the main job: build a boot initrd from sample inputs and inspect it
 #   make bench      benchmarks (figures only)
 #   make windows    build/win/ephemerd-vmhost.exe
+#   make guest      build/musl/ephemerd-init: the guest's PID 1, static musl, size-checked
+#                   (libraries from scripts/deps-musl.sh)
 #   make setup      install build dependencies (apt) — run by the targets that need them
 #   make clean
 #
@@ -98,7 +100,8 @@ endif
 SETUP_STAMP := $(BUILD)/.setup-ok
 WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 
-.PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo
+.PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
+        guest guest-size clean-guest
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -196,6 +199,55 @@ $(BUILD)/win/test/%.exe: $(BUILD)/win/test/unit/%.o $(WIN_OBJ) $(WIN_SUPPORT_OBJ
 
 windows: $(WIN_BIN)
 
+# ---- guest (musl, static) -------------------------------------------------------------
+# ephemerd-init, the guest's PID 1: guest/*.c and the POSIX common/*.c (never host/),
+# compiled with musl-gcc -Os, linked static with --gc-sections against the libraries
+# scripts/deps-musl.sh builds, then stripped. The unstripped binary is kept beside it.
+MUSL_CC      ?= musl-gcc
+MUSL_PREFIX  := $(DEPS_DIR)/musl
+MUSL_STAMP   := $(MUSL_PREFIX)/.deps-ok
+MUSL_SRC     := $(wildcard guest/*.c) $(filter-out %_win.c,$(COMMON_SRC))
+MUSL_OBJ     := $(call obj,musl,$(MUSL_SRC))
+MUSL_CFLAGS  := $(CSTD) -Os -g $(WARN) -D_GNU_SOURCE -Icommon -Iguest -I$(MUSL_PREFIX)/include \
+                -isystem $(MUSL_PREFIX)/kinclude -ffunction-sections -fdata-sections
+MUSL_LDFLAGS := -static -Wl,--gc-sections
+MUSL_LIBS    := -L$(MUSL_PREFIX)/lib -larchive -lnettle -lz
+MUSL_INIT    := $(BUILD)/musl/ephemerd-init
+GUEST_MAX_BYTES := 1048576
+
+$(MUSL_STAMP): scripts/deps-musl.sh scripts/debsrc.sh | $(SETUP_STAMP)
+	scripts/deps-musl.sh
+
+$(BUILD)/musl/%.o: %.c | $(MUSL_STAMP)
+	@mkdir -p $(@D)
+	@echo "  MUSLCC $@"
+	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c $< -o $@
+$(MUSL_INIT).debug: $(MUSL_OBJ) $(MUSL_STAMP)
+	@echo "  MUSLLD $@"
+	$(Q)$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(filter %.o,$^) $(MUSL_LIBS)
+$(MUSL_INIT): $(MUSL_INIT).debug
+	@echo "  STRIP $@"
+	$(Q)strip --strip-all -R .comment -o $@ $<
+
+guest: guest-size
+
+# Fails unless `file` says statically linked and stripped and the size is under 1 MiB.
+guest-size: $(MUSL_INIT)
+	@info=$$(file -b $<) && size=$$(stat -c %s $<) && \
+	case "$$info" in *"statically linked"*) ;; \
+	  *) echo "guest-size: $< is not statically linked: $$info" >&2; exit 1 ;; esac && \
+	case "$$info" in *", stripped"*) ;; \
+	  *) echo "guest-size: $< is not stripped: $$info" >&2; exit 1 ;; esac && \
+	echo "ephemerd-init: $$(( (size + 1023) / 1024 )) KiB ($$size bytes), static, stripped" && \
+	echo "  file: $$info" && \
+	if [ "$$size" -ge $(GUEST_MAX_BYTES) ]; then \
+	  echo "guest-size: $< is $$size bytes, over the limit of $(GUEST_MAX_BYTES)" >&2; exit 1; fi
+
+clean-guest:
+	rm -rf $(BUILD)/musl
+
+-include $(wildcard $(BUILD)/musl/guest/*.d $(BUILD)/musl/common/*.d)
+
 # ---- running --------------------------------------------------------------------------
 unit: $(NATIVE_TESTS) $(NATIVE_BIN) $(if $(wildcard guest/main.c),$(NATIVE_INIT))
 	EVM_VMHOST=$(NATIVE_BIN) EVM_INIT=$(NATIVE_INIT) scripts/run-tests.sh native $(NATIVE_TESTS)
@@ -212,7 +264,7 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	scripts/fuzz.sh 120 $(FUZZ_BINS)
 
-test: check test-windows fuzz-smoke
+test: check test-windows fuzz-smoke guest
 	@echo "make test: all suites passed"
 
 demo: $(NATIVE_BIN)
@@ -224,7 +276,7 @@ bench: $(NATIVE_BIN)
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-clean:
+clean: clean-guest
 	rm -rf $(BUILD)/native $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/win $(BUILD)/bench
 
 -include $(shell find $(BUILD)/native $(BUILD)/asan $(BUILD)/win $(BUILD)/fuzz -name '*.d' 2>/dev/null)

@@ -16,6 +16,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 deps=$(realpath -m "${DEPS_DIR:-$top/build/deps}")
 aptdir=$deps/apt${suite:+-$suite}
 mkdir -p "$aptdir/lists/partial" "$aptdir/sources.list.d" "$deps/src" "$deps/dl"
+# One fetch at a time per DEPS_DIR: parallel dependency builds share the apt state and the
+# source cache.
+exec 9>"$deps/.debsrc-fetch.lock"
+flock 9
 
 sys_sources=/etc/apt/sources.list.d/debian.sources
 if [ ! -f "$aptdir/sources.list.d/debian.sources" ]; then
