@@ -31,7 +31,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wpointer-arith -Wundef
 CSTD     := -std=c11
 OPT      ?= -O2 -g
-INCS     := -Icommon -Ihost -Iguest -I$(DEPS_DIR)/inih
+INCS     := -Icommon -Ihost -Iguest -Itest/unit -I$(DEPS_DIR)/inih
 
 # inih is compiled from the pristine upstream ini.c with the same options on every target.
 # Lines up to the config size limit are accepted; the TOML layer handles comments.

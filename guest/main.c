@@ -1,0 +1,307 @@
+/* main.c — ephemerd-init: the guest's PID 1 (design §4). Runs the boot steps in order, each
+ * logged as "ephemerd-init: …" and marked with EPHEMERD_STAGE, launches the daemon and stays
+ * PID 1. A fatal error prints EPHEMERD_FATAL and follows ephemerd.on_fatal, so the host learns
+ * of a failed boot at once instead of by timeout. The same binary is /sbin/poweroff,
+ * /sbin/reboot and /sbin/halt (chosen by argv[0]). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmdline.h"
+#include "console.h"
+#include "dhcp.h"
+#include "disk.h"
+#include "launch.h"
+#include "log.h"
+#include "manifest.h"
+#include "markers.h"
+#include "modules.h"
+#include "mounts.h"
+#include "netcfg.h"
+#include "populate.h"
+#include "powerctl.h"
+#include "readfile.h"
+#include "resolv.h"
+#include "stage.h"
+#include "supervise.h"
+#include "swap.h"
+#include "switchroot.h"
+#include "sysctl.h"
+#include "tail.h"
+#include "verify.h"
+
+#define INIT_VERSION "0.1.0"
+#define NEWROOT "/newroot"
+#define MODULES_DIR "/modules"
+#define ROOTFS_TARBALL "/assets/rootfs.tar.gz"
+#define TAIL_CONFIG_PATH "/" TAIL_CONFIG
+#define TAIL_BINARY_PATH "/" TAIL_BINARY
+#define SWAPFILE NEWROOT "/swapfile"
+#define DHCP_TIMEOUT_MS 15000u
+#define STOP_GRACE_MS 10000u
+
+struct init {
+    struct console con;
+    struct boot_params params;
+    bool params_ok;
+};
+
+/* A fatal error: report it where the host looks, then do what ephemerd.on_fatal says.
+ * Never returns. */
+static void fatal(struct init *in, const char *stage, const char *reason)
+{
+    log_error("%s: %s", stage, reason);
+    console_fatal(&in->con, stage, reason);
+    enum on_fatal what = in->params_ok ? in->params.on_fatal : ON_FATAL_POWEROFF;
+    if (what == ON_FATAL_SHELL) {
+        if (access("/bin/sh", X_OK) == 0) {
+            log_error("on_fatal=shell: starting /bin/sh");
+            execl("/bin/sh", "sh", (char *)NULL);
+            log_error("exec /bin/sh: %s", strerror(errno));
+        } else {
+            log_error("on_fatal=shell: no /bin/sh in the initrd; powering off");
+        }
+    }
+    if (what == ON_FATAL_HANG) {
+        log_error("on_fatal=hang: waiting forever (debugging)");
+        for (;;)
+            pause();
+    }
+    supervise_poweroff_now();
+}
+
+static void step_done(struct init *in, const char *stage)
+{
+    console_stage(&in->con, stage);
+}
+
+static void warn_cb(void *ctx, const char *msg)
+{
+    (void)ctx;
+    log_warn("kernel command line: %s", msg);
+}
+
+static void parse_cmdline(struct init *in)
+{
+    char *text;
+    size_t len;
+    struct evm_err err = {0};
+    if (read_regular_file("/proc/cmdline", CMDLINE_MAX * 2, &text, &len, &err) < 0)
+        fatal(in, "cmdline", err.msg);
+    int r = cmdline_parse(text, &in->params, warn_cb, NULL, &err);
+    free(text);
+    if (r < 0)
+        fatal(in, "cmdline", err.msg);
+    in->params_ok = true;
+    console_set_boot_id(&in->con, in->params.boot_id);
+    if (!in->params.root_disk[0])
+        fatal(in, "cmdline", "no ephemerd.root_disk on the kernel command line");
+    log_info("boot id %s, root disk %s, containerd port %u, on_fatal %s",
+             in->params.boot_id[0] ? in->params.boot_id : "(none)", in->params.root_disk,
+             in->params.containerd_port, on_fatal_name(in->params.on_fatal));
+}
+
+static void network(struct init *in, struct dhcp_lease *lease)
+{
+    struct evm_err err = {0};
+    char ifname[32];
+    memset(lease, 0, sizeof(*lease));
+    if (netcfg_link_up("lo", &err) < 0)
+        log_warn("lo: %s", err.msg);
+    if (netcfg_first_ethernet(ifname, sizeof(ifname), &err) < 0) {
+        log_warn("no network: %s", err.msg);
+        return;
+    }
+    if (net_configure(ifname, DHCP_TIMEOUT_MS, lease, &err) < 0) {
+        log_warn("no network on %s: %s", ifname, err.msg);
+        memset(lease, 0, sizeof(*lease));
+        return;
+    }
+    char ip[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN] = "";
+    struct in_addr a = {.s_addr = lease->addr}, g = {.s_addr = lease->router};
+    inet_ntop(AF_INET, &a, ip, sizeof(ip));
+    if (lease->router)
+        inet_ntop(AF_INET, &g, gw, sizeof(gw));
+    log_info("%s: %s/%u router %s, %u DNS server(s)", ifname, ip, lease->prefix,
+             gw[0] ? gw : "(none)", lease->ndns);
+    console_ip(&in->con, ip);
+}
+
+static void exit_marker(void *ctx, int status)
+{
+    struct init *in = ctx;
+    console_exit(&in->con, status);
+}
+
+static void poweroff_hook(void *ctx, int status)
+{
+    (void)ctx;
+    log_info("daemon gone (status %d): powering off", status);
+    supervise_poweroff_now();
+}
+
+static int run_init(void)
+{
+    struct init in;
+    memset(&in, 0, sizeof(in));
+    console_init(&in.con, STDERR_FILENO);
+    boot_params_defaults(&in.params);
+    struct evm_err err = {0};
+
+    /* 1. Mounts and console. */
+    if (mounts_early("/", &err) < 0)
+        fatal(&in, "mounts", err.msg);
+    if (console_reopen("/", &err) < 0)
+        log_warn("console: %s", err.msg);
+    /* ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once. */
+    if (reboot(RB_DISABLE_CAD) < 0)
+        log_warn("reboot(RB_DISABLE_CAD): %s", strerror(errno));
+    log_info("ephemerd-init %s starting", INIT_VERSION);
+    step_done(&in, "mounts");
+
+    /* 2. Kernel command line. */
+    parse_cmdline(&in);
+    step_done(&in, "cmdline");
+
+    /* 3. Modules. */
+    struct modules_result mr;
+    if (modules_load(MODULES_DIR, modules_finit, NULL, &mr, &err) < 0)
+        fatal(&in, "modules", err.msg);
+    log_info("modules: %u loaded, %u skipped", mr.loaded, mr.skipped);
+    step_done(&in, "modules");
+
+    /* 4. Network. */
+    struct dhcp_lease lease;
+    network(&in, &lease);
+    step_done(&in, "network");
+
+    /* 5. Verify the tail against its manifest. */
+    struct manifest man;
+    if (verify_tail("/", in.params.boot_id, &man, &err) < 0)
+        fatal(&in, "verify", err.msg);
+    bool host_config = manifest_find(&man, TAIL_CONFIG) != NULL;
+    log_info("tail verified: %zu file(s), host config %s", man.nfiles,
+             host_config ? "present" : "absent");
+    step_done(&in, "verify");
+
+    /* 6. Root disk. */
+    log_info("waiting for %s (up to %u s)", in.params.root_disk, in.params.disk_timeout);
+    if (disk_wait(in.params.root_disk, in.params.disk_timeout, &err) < 0)
+        fatal(&in, "disk", err.msg);
+    struct disk_tools tools = {.mkfs_ext4 = "/sbin/mkfs.ext4", .resize2fs = "/sbin/resize2fs"};
+    bool formatted = false;
+    if (mkdir(NEWROOT, 0755) < 0 && errno != EEXIST)
+        fatal(&in, "disk", "cannot create " NEWROOT);
+    if (disk_prepare(in.params.root_disk, NEWROOT, &tools, &formatted, &err) < 0)
+        fatal(&in, "disk", err.msg);
+    log_info("root disk %s mounted at " NEWROOT "%s", in.params.root_disk,
+             formatted ? " (new filesystem)" : "");
+    step_done(&in, "disk");
+
+    /* 7. First populate; the daemon binary every boot; swap. */
+    if (path_exists(NEWROOT GUEST_DAEMON_PATH) != 1) {
+        log_info("first boot on this disk: populating from " ROOTFS_TARBALL);
+        if (populate_rootfs(ROOTFS_TARBALL, NEWROOT, &err) < 0)
+            fatal(&in, "populate", err.msg);
+        if (in.params.swap_mb > 0 && swap_create(SWAPFILE, in.params.swap_mb, &err) < 0)
+            fatal(&in, "populate", err.msg);
+    }
+    if (install_daemon(NEWROOT, TAIL_BINARY_PATH, &err) < 0)
+        fatal(&in, "populate", err.msg);
+    if (in.params.swap_mb > 0 && path_exists(SWAPFILE) == 1 && swap_enable(SWAPFILE, &err) < 0)
+        log_warn("swap: %s", err.msg);
+    step_done(&in, "populate");
+
+    /* 8. Sysctls. */
+    if (sysctl_apply_defaults("/proc/sys", &err) < 0)
+        fatal(&in, "sysctl", err.msg);
+    step_done(&in, "sysctl");
+
+    /* 9. resolv.conf. */
+    if (resolv_write(NEWROOT, lease.dns, lease.ndns, lease.router, &err) < 0)
+        log_warn("resolv.conf: %s", err.msg);
+    step_done(&in, "resolv");
+
+    /* 10. Stage the host config. */
+    bool staged = false;
+    if (stage_config(NEWROOT, host_config ? TAIL_CONFIG_PATH : NULL, &staged, &err) < 0)
+        fatal(&in, "config", err.msg);
+    /* stage_config logs INIT_LOG_CONFIG_STAGED itself. */
+    step_done(&in, "config");
+
+    /* 11–12. Move mounts, switch root. */
+    if (mounts_move_into(NEWROOT, &err) < 0)
+        fatal(&in, "switch_root", err.msg);
+    if (switch_root(NEWROOT, &err) < 0)
+        fatal(&in, "switch_root", err.msg);
+    step_done(&in, "switch_root");
+
+    /* 13–14. Launch and supervise. */
+    struct launch l;
+    launch_prepare(&l, &in.params, staged);
+    char banner[160];
+    launch_banner(&in.params, staged, banner, sizeof(banner));
+    log_info("%s", banner);
+    struct supervise_opts so = {
+        .argv = l.argv,
+        .envp = l.envp,
+        .grace_ms = STOP_GRACE_MS,
+        .kill_all = true,
+        .hooks = {.poweroff = poweroff_hook, .exit_marker = exit_marker, .ctx = &in},
+    };
+    step_done(&in, "launch");
+    int st = supervise(&so, &err);
+    if (st < 0)
+        fatal(&in, "launch", err.msg);
+    /* supervise's poweroff hook does not return; PID 1 must never exit. */
+    supervise_poweroff_now();
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fputs("Usage: ephemerd-init [--help | --version]\n"
+          "\n"
+          "The init (PID 1) of the ephemerd Linux VM. The kernel runs it from the initrd\n"
+          "(rdinit=/init); it mounts, loads modules, configures the network by DHCP,\n"
+          "verifies the initrd tail, prepares the root disk, stages the host config,\n"
+          "switches root and supervises ephemerd-linux. Run as anything but PID 1 it does\n"
+          "nothing and exits 2. Installed also as poweroff, reboot and halt, which ask\n"
+          "PID 1 to stop the VM.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *name = strrchr(argv[0], '/');
+    name = name ? name + 1 : argv[0];
+    if (powerctl_signal_for(name) != 0)
+        return powerctl_main(argc, argv, 1);
+    log_init("ephemerd-init", LOG_INFO);
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+        printf("ephemerd-init %s\n", INIT_VERSION);
+        return 0;
+    }
+    if (getpid() != 1) {
+        fprintf(stderr,
+                "ephemerd-init: this is the ephemerd VM's init and must run as PID 1 (this is "
+                "PID %ld); it has done nothing. See --help.\n",
+                (long)getpid());
+        return 2;
+    }
+    if (argc > 1)
+        log_warn("ignoring %d argument(s) from the kernel", argc - 1);
+    return run_init();
+}

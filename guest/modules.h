@@ -1,0 +1,27 @@
+/* modules.h — design §4 step 3: load the kernel modules listed in <dir>/load-order, in
+ * order, with finit_module. */
+#ifndef EVM_MODULES_H
+#define EVM_MODULES_H
+
+#include "err.h"
+
+/* Loads one module file; returns 0 or a negative errno (production: finit_module). */
+typedef int (*module_loader_fn)(void *ctx, const char *path);
+
+struct modules_result {
+    unsigned loaded;  /* newly loaded */
+    unsigned skipped; /* already loaded / built in, no such device, or file absent: warnings */
+};
+
+/* Reads <dir>/load-order: one module file name per line (relative to dir, no '/'), blank
+ * lines and '#' comments ignored. "Already loaded" (EEXIST), "no such device" (ENODEV, e.g.
+ * crc32c-intel without SSE4.2) and a missing file are warnings; any other failure is an error
+ * naming the module. A missing load-order file means nothing to load (warning). */
+int modules_load(const char *dir, module_loader_fn load, void *ctx, struct modules_result *res,
+                 struct evm_err *err);
+
+/* The production loader: finit_module(2), asking the kernel to decompress .ko.xz/.ko.zst/
+ * .ko.gz files itself. */
+int modules_finit(void *ctx, const char *path);
+
+#endif
