@@ -23,7 +23,7 @@ if [ "$variant" = asan ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 fi
-passed=0; failed=0; bad_bins=()
+passed=0; failed=0; skipped=0; bad_bins=()
 log_dir=$build/test-logs/$variant
 mkdir -p "$log_dir"
 for t in "$@"; do
@@ -34,10 +34,12 @@ for t in "$@"; do
   tr -d '\r' <"$log" >"$log.txt"
   p=$(awk '/^\[  PASSED  \] [0-9]+ test/ {s += $4} END {print s + 0}' "$log.txt")
   f=$(awk '/^\[  FAILED  \] [0-9]+ test/ {s += $4} END {print s + 0}' "$log.txt")
+  k=$(awk '/^\[  SKIPPED \] [0-9]+ test/ {s += $4} END {print s + 0}' "$log.txt")
+  skipped=$((skipped + k))
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or aborted before a summary
   passed=$((passed + p)); failed=$((failed + f))
   if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]; then
-    printf '  ok    %-32s %4d passed\n' "$name" "$p"
+    printf '  ok    %-32s %4d passed%s\n' "$name" "$p" "$([ "$k" -gt 0 ] && echo ", $k skipped")"
   else
     printf '  FAIL  %-32s %4d passed, %d failed (exit %d) — log: %s\n' "$name" "$p" "$f" "$rc" "$log.txt"
     sed -n '1,200p' "$log.txt" | grep -v '^\[ \(RUN\|       OK\) ' | tail -n 40 | sed 's/^/        /'
@@ -45,5 +47,5 @@ for t in "$@"; do
   fi
 done
 if [ "$variant" = wine ]; then "$(dirname "${run[0]}")/wineserver" -w 2>/dev/null || wineserver -w 2>/dev/null || true; fi
-echo "$variant: $passed passed, $failed failed"
+echo "$variant: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ ${#bad_bins[@]} -eq 0 ]
