@@ -126,13 +126,15 @@ build_zlib() {
 build_libarchive() {
   local off=()
   for o in MBEDTLS NETTLE OPENSSL LIBB2 LZ4 LZO LZMA ZSTD BZip2 LIBXML2 EXPAT PCREPOSIX LIBGCC \
-           CNG TAR CPIO CAT XATTR ACL ICONV TEST COVERAGE WERROR INSTALL; do
+           CNG TAR CPIO CAT ACL ICONV TEST COVERAGE WERROR INSTALL; do
     off+=("-DENABLE_$o=OFF")
   done
-  cmake_build "$src" b archive_static "${off[@]}" -DENABLE_ZLIB=ON \
+  # xattrs stay on: the rootfs may carry file capabilities (security.capability).
+  cmake_build "$src" b archive_static "${off[@]}" -DENABLE_ZLIB=ON -DENABLE_XATTR=ON \
     -DPOSIX_REGEX_LIB=NONE \
     -DZLIB_LIBRARY="$prefix/lib/libz.a" -DZLIB_INCLUDE_DIR="$prefix/include"
   grep -q '^#define HAVE_ZLIB_H 1' b/config.h || { echo "libarchive: zlib not detected" >&2; return 1; }
+  grep -q '^#define ARCHIVE_XATTR_LINUX 1' b/config.h || { echo "libarchive: xattr support not detected" >&2; return 1; }
   for h in HAVE_LZMA_H HAVE_BZLIB_H HAVE_ZSTD_H HAVE_LIBXML_XMLREADER_H HAVE_ICONV_H; do
     if grep -q "^#define $h 1" b/config.h; then echo "libarchive: unexpected $h" >&2; return 1; fi
   done
