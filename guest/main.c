@@ -188,8 +188,6 @@ static int run_init(void)
     if (verify_tail("/", in.params.boot_id, &man, &err) < 0)
         fatal(&in, "verify", err.msg);
     bool host_config = manifest_find(&man, TAIL_CONFIG) != NULL;
-    log_info("tail verified: %zu file(s), host config %s", man.nfiles,
-             host_config ? "present" : "absent");
     step_done(&in, "verify");
 
     /* 6. Root disk. */

@@ -21,6 +21,7 @@
 
 #include "atomicfile.h"
 #include "cachedir.h"
+#include "cpiowriter.h"
 #include "digest.h"
 #include "hostcfg.h"
 #include "log.h"
@@ -29,8 +30,6 @@
 
 /* Bumped whenever the binary member's bytes would change for the same inputs. */
 #define MEMBER_FORMAT_VERSION 1
-#define ZSTD_LEVEL 1
-#define GZIP_LEVEL 6
 #define IO_CHUNK (256u * 1024u)
 
 /* Inode numbers: small, unique per entry across the tail (design §2). */
@@ -81,143 +80,14 @@ int bootinitrd_mtime_from_env(uint64_t *mtime, struct evm_err *err)
     return 0;
 }
 
-/* ---- member writer: libarchive newc cpio into one or two atomic files ----------------- */
-
-struct sink {
-    struct atomicfile *files[2];
-    size_t nfiles;
-    uint64_t bytes;
-    struct evm_err err; /* first failure, reported after libarchive gives up */
-    int failed;
-};
-
-static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
-{
-    struct sink *s = ctx;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        if (atomicfile_write(s->files[i], buf, len, &s->err) < 0) {
-            s->failed = 1;
-            archive_set_error(a, s->err.code, "%s", s->err.msg);
-            return -1;
-        }
-    }
-    s->bytes += len;
-    return (la_ssize_t)len;
-}
-
-struct member {
-    struct archive *a;
-    struct archive_entry *e;
-    struct sink sink;
-    uint64_t mtime;
-};
-
-static int member_fail(struct member *m, struct evm_err *err, const char *what)
-{
-    if (m->sink.failed)
-        return evm_errf(err, m->sink.err.code, "%s: %s", what, m->sink.err.msg);
-    int code = archive_errno(m->a);
-    const char *msg = archive_error_string(m->a);
-    return evm_errf(err, code > 0 ? code : EIO, "%s: %s", what, msg ? msg : "libarchive error");
-}
-
-static int member_open(struct member *m, enum compress c, uint64_t mtime, struct evm_err *err)
-{
-    memset(m, 0, sizeof(*m));
-    m->mtime = mtime;
-    m->a = archive_write_new();
-    m->e = archive_entry_new();
-    if (!m->a || !m->e)
-        return evm_errf(err, ENOMEM, "out of memory");
-    int r = archive_write_set_format_cpio_newc(m->a);
-    char level[16];
-    if (r == ARCHIVE_OK && c == COMPRESS_ZSTD) {
-        snprintf(level, sizeof(level), "%d", ZSTD_LEVEL);
-        r = archive_write_add_filter_zstd(m->a);
-        if (r == ARCHIVE_OK)
-            r = archive_write_set_filter_option(m->a, "zstd", "compression-level", level);
-    } else if (r == ARCHIVE_OK && c == COMPRESS_GZIP) {
-        snprintf(level, sizeof(level), "%d", GZIP_LEVEL);
-        r = archive_write_add_filter_gzip(m->a);
-        if (r == ARCHIVE_OK)
-            r = archive_write_set_filter_option(m->a, "gzip", "compression-level", level);
-        /* A NULL value turns the option off: no timestamp in the gzip header. */
-        if (r == ARCHIVE_OK)
-            r = archive_write_set_filter_option(m->a, "gzip", "timestamp", NULL);
-    }
-    /* 64 KiB blocks, but the last block is written short: no padding beyond the trailer. */
-    if (r == ARCHIVE_OK)
-        r = archive_write_set_bytes_per_block(m->a, 64 * 1024);
-    if (r == ARCHIVE_OK)
-        r = archive_write_set_bytes_in_last_block(m->a, 1);
-    if (r == ARCHIVE_OK)
-        r = archive_write_open2(m->a, &m->sink, NULL, sink_write, NULL, NULL);
-    if (r != ARCHIVE_OK)
-        return member_fail(m, err, "starting cpio member");
-    return 0;
-}
-
-static int member_header(struct member *m, const char *name, unsigned type, unsigned perm,
-                         int64_t ino, uint64_t size, struct evm_err *err)
-{
-    archive_entry_clear(m->e);
-    archive_entry_set_pathname(m->e, name);
-    archive_entry_set_filetype(m->e, type);
-    archive_entry_set_perm(m->e, (mode_t)perm);
-    archive_entry_set_uid(m->e, 0);
-    archive_entry_set_gid(m->e, 0);
-    archive_entry_set_nlink(m->e, 1);
-    archive_entry_set_ino64(m->e, ino);
-    archive_entry_set_mtime(m->e, (time_t)m->mtime, 0);
-    archive_entry_set_size(m->e, (la_int64_t)size);
-    if (archive_write_header(m->a, m->e) != ARCHIVE_OK)
-        return member_fail(m, err, name);
-    return 0;
-}
-
-static int member_data(struct member *m, const char *name, const void *buf, size_t len,
-                       struct evm_err *err)
-{
-    const char *p = buf;
-    while (len > 0) {
-        la_ssize_t w = archive_write_data(m->a, p, len);
-        if (w <= 0)
-            return member_fail(m, err, name);
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int member_file_mem(struct member *m, const char *name, unsigned perm, int64_t ino,
-                           const void *buf, size_t len, struct evm_err *err)
-{
-    int r = member_header(m, name, AE_IFREG, perm, ino, len, err);
-    return r < 0 ? r : member_data(m, name, buf, len, err);
-}
-
-static int member_close(struct member *m, struct evm_err *err)
-{
-    int r = 0;
-    if (m->a && archive_write_close(m->a) != ARCHIVE_OK)
-        r = member_fail(m, err, "finishing cpio member");
-    if (m->a)
-        archive_write_free(m->a);
-    if (m->e)
-        archive_entry_free(m->e);
-    m->a = NULL;
-    m->e = NULL;
-    return r;
-}
-
 /* Writes the binary member for `bin_fd` (positioned at 0, `size` bytes) into the sink's
  * files, hashing the bytes as they go; *digest receives what was really written. */
-static int write_binary_member(struct member *m, int bin_fd, uint64_t size,
+static int write_binary_member(struct cpio_member *m, int bin_fd, uint64_t size,
                                uint8_t digest[DIGEST_LEN], struct evm_err *err)
 {
-    int r = member_header(m, TAIL_DIR, AE_IFDIR, TAIL_DIR_MODE, INO_ASSETS, 0, err);
+    int r = cpio_member_header(m, TAIL_DIR, AE_IFDIR, TAIL_DIR_MODE, INO_ASSETS, 0, err);
     if (r == 0)
-        r = member_header(m, TAIL_BINARY, AE_IFREG, TAIL_BINARY_MODE, INO_BINARY, size, err);
+        r = cpio_member_header(m, TAIL_BINARY, AE_IFREG, TAIL_BINARY_MODE, INO_BINARY, size, err);
     if (r < 0)
         return r;
     unsigned char *buf = malloc(IO_CHUNK);
@@ -233,7 +103,7 @@ static int write_binary_member(struct member *m, int bin_fd, uint64_t size,
             r = evm_errf(err, ENODATA, "daemon binary shrank while it was being read");
         if (r == 0) {
             digest_update(&d, buf, got);
-            r = member_data(m, TAIL_BINARY, buf, got, err);
+            r = cpio_member_data(m, TAIL_BINARY, buf, got, err);
             left -= got;
         }
     }
@@ -305,16 +175,16 @@ static int add_binary_member(struct build *b, struct evm_err *err)
     r = atomicfile_open(&cache, b->cache_path, err);
     if (r < 0)
         return r;
-    struct member m;
+    struct cpio_member m;
     uint8_t seen[DIGEST_LEN];
-    r = member_open(&m, b->o->compress, b->o->mtime, err);
+    r = cpio_member_open(&m, b->o->compress, b->o->mtime, err);
     if (r == 0) {
         m.sink.files[0] = &b->out;
         m.sink.files[1] = &cache;
         m.sink.nfiles = 2;
         r = write_binary_member(&m, b->bin_fd, b->bin_size, seen, err);
     }
-    int rc = member_close(&m, r < 0 ? NULL : err);
+    int rc = cpio_member_close(&m, r < 0 ? NULL : err);
     if (r == 0)
         r = rc;
     if (r == 0 && memcmp(seen, b->r->binary_sha256, DIGEST_LEN) != 0)
@@ -355,18 +225,19 @@ static int add_boot_member(struct build *b, struct evm_err *err)
     if (r < 0)
         return r;
     b->r->boot_member.offset = b->out.written;
-    struct member m;
-    r = member_open(&m, b->o->compress, b->o->mtime, err);
+    struct cpio_member m;
+    r = cpio_member_open(&m, b->o->compress, b->o->mtime, err);
     if (r == 0) {
         m.sink.files[0] = &b->out;
         m.sink.nfiles = 1;
         if (embed)
-            r = member_file_mem(&m, TAIL_CONFIG, TAIL_CONFIG_MODE, INO_CONFIG, cfg->bytes, cfg->len,
-                                err);
+            r = cpio_member_file_mem(&m, TAIL_CONFIG, TAIL_CONFIG_MODE, INO_CONFIG, cfg->bytes,
+                                     cfg->len, err);
     }
     if (r == 0)
-        r = member_file_mem(&m, TAIL_MANIFEST, TAIL_MANIFEST_MODE, INO_MANIFEST, text, tlen, err);
-    int rc = member_close(&m, r < 0 ? NULL : err);
+        r = cpio_member_file_mem(&m, TAIL_MANIFEST, TAIL_MANIFEST_MODE, INO_MANIFEST, text, tlen,
+                                 err);
+    int rc = cpio_member_close(&m, r < 0 ? NULL : err);
     if (r == 0)
         r = rc;
     if (r < 0)

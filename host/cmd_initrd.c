@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bootinitrd.h"
+#include "cmd_base.h"
 #include "commands.h"
 #include "digest.h"
 #include "hostcfg.h"
@@ -185,10 +186,12 @@ int cmd_initrd(int argc, char **argv)
         return initrd_build(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "inspect") == 0)
         return initrd_inspect(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "base") == 0)
+        return cmd_initrd_base(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        fputs("Usage: ephemerd-vmhost initrd build|inspect ... (see each --help)\n", stdout);
+        fputs("Usage: ephemerd-vmhost initrd build|inspect|base ... (see each --help)\n", stdout);
         return EXIT_OK;
     }
-    fputs("Usage: ephemerd-vmhost initrd build|inspect ... (see each --help)\n", stderr);
+    fputs("Usage: ephemerd-vmhost initrd build|inspect|base ... (see each --help)\n", stderr);
     return EXIT_USAGE;
 }

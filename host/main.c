@@ -10,12 +10,15 @@ static void usage(FILE *f)
     fputs("Usage: ephemerd-vmhost COMMAND [OPTIONS]\n"
           "\n"
           "The host agent of the ephemerd Linux VM: builds the per-boot initrd and the kernel\n"
-          "command line, and (later) launches and supervises the VM.\n"
+          "command line, launches and supervises the VM.\n"
           "\n"
           "Commands:\n"
           "  initrd build     build a boot initrd (base + daemon binary + host config)\n"
           "  initrd inspect   list an initrd's members and check its tail manifest\n"
+          "  initrd base      build a base initrd from a declarative list (initrd/*.list)\n"
           "  cmdline          print the kernel command line the agent would boot with\n"
+          "  run              boot the VM and supervise it\n"
+          "  status           print the agent's health\n"
           "\n"
           "Run 'ephemerd-vmhost COMMAND --help' for a command's options.\n"
           "Exit codes: 0 success, 1 failure (reason on stderr), 2 usage error,\n"
@@ -43,6 +46,10 @@ int main(int argc, char **argv)
         return cmd_initrd(argc - 1, argv + 1);
     if (strcmp(cmd, "cmdline") == 0)
         return cmd_cmdline(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc - 1, argv + 1);
     fprintf(stderr, "ephemerd-vmhost: unknown command '%s' (see --help)\n", cmd);
     return EXIT_USAGE;
 }

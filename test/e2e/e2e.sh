@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# e2e.sh — the whole boot path on a real kernel under QEMU (KVM when usable, else TCG):
+# ephemerd-vmhost builds the boot initrd, boots the VM, ephemerd-init verifies and stages the
+# host config, and the stand-in daemon reports what it was given. Scenarios of issue 4:
+#   1 first boot on a blank disk      2 second boot, config change reaches the guest
+#   3 no host config (stale copy removed)   4 corrupt tail (cached member damaged)
+#   5 no root disk                    6 the daemon exits with code 3
+#   7 a FIFO config and an oversized config
+# Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/e2e-assets.sh's outputs)
+# Every scenario is bounded; no QEMU is left behind (checked at the end).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+vmhost=${1:?usage: e2e.sh VMHOST}
+build=${BUILD:-$top/build}
+work=$build/e2e
+assets=$work/assets
+# shellcheck disable=SC1091
+source "$assets/assets.env" || { echo "e2e: run scripts/e2e-assets.sh first" >&2; exit 1; }
+
+passed=0; failed=0; names=()
+data=$work/data
+log=$work/logs
+mkdir -p "$log"
+timeout_s=${E2E_TIMEOUT:-240}
+
+say() { printf '%s\n' "$*"; }
+check() { # check DESCRIPTION COMMAND...: one assertion inside a scenario
+  if "${@:2}"; then return 0; fi
+  say "    FAILED: $1"; return 1
+}
+has() { grep -qF -- "$1" "$2"; }
+hasnt() { ! grep -qF -- "$1" "$2"; }
+
+fresh_data() {
+  rm -rf "$data" && mkdir -p "$data/vm/linux"
+  ln -s "$VMLINUX" "$data/vm/linux/kernel"
+  ln -s "$BASE_INITRD" "$data/vm/linux/base-initrd.img"
+  cp "$STANDIN" "$data/vm/linux/ephemerd-linux"
+}
+
+write_config() { # write_config ALLOW_PRIVILEGED [extra lines]
+  cat > "$data/config.toml" <<TOML
+# e2e host config
+[vm.linux]
+cpus = 2
+memory_mb = 1024
+disk_size_gb = 8
+
+[dind]
+enabled = true
+allow_privileged = $1
+
+[registry]
+token = "e2e-secret-token"
+$2
+TOML
+}
+
+# run_vm NAME [run args...]: boots with --once; output in $log/NAME.out; console kept.
+run_vm() {
+  local name=$1; shift
+  : > "$data/vm/linux/console.log" 2>/dev/null || true
+  timeout -k 10 "$timeout_s" "$vmhost" run --data-dir "$data" --once "$@" > "$log/$name.out" 2>&1
+  local rc=$?
+  cp "$data/vm/linux/console.log" "$log/$name.console" 2>/dev/null || : > "$log/$name.console"
+  return $rc
+}
+
+scenario() { # scenario NAME FUNCTION
+  local name=$1 fn=$2 t0 t1
+  t0=$(date +%s%N)
+  if "$fn"; then
+    t1=$(date +%s%N); passed=$((passed + 1))
+    say "  ok    $name ($(( (t1 - t0) / 1000000 )) ms)"
+  else
+    failed=$((failed + 1)); names+=("$name")
+    say "  FAIL  $name — logs: $log/$name.*"
+    tail -n 15 "$log/$name.out" 2>/dev/null | sed 's/^/        agent: /'
+    grep -E 'EPHEMERD_|ephemerd-init|STANDIN' "$log/$name.console" 2>/dev/null | tail -n 25 | sed 's/^/        guest: /'
+  fi
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+s1_first_boot() {
+  fresh_data; write_config false ""
+  run_vm s1 || { say "    run exited $?"; return 1; }
+  local c=$log/s1.console o=$log/s1.out ok=0
+  check "mkfs on the blank disk" has "holds no filesystem: creating ext4" "$c" || ok=1
+  check "config staged log line" has "ephemerd-init: host config staged at /etc/ephemerd/config.toml" "$c" || ok=1
+  check "launch banner" has "ephemerd-init: launching ephemerd-linux (dind=1 allow_privileged=0 host_config=yes)" "$c" || ok=1
+  check "--config in argv" grep -qE 'STANDIN argv=.* serve --config /etc/ephemerd/config.toml ' "$c" || ok=1
+  check "config mode 0600" has "STANDIN config mode=0600" "$c" || ok=1
+  check "config owner root:root" grep -q 'STANDIN config uid=0' "$c" || ok=1
+  check "config group root" grep -q 'STANDIN config gid=0' "$c" || ok=1
+  check "config digest equals the host file's" has "STANDIN config sha256=$(sha "$data/config.toml")" "$c" || ok=1
+  check "agent says ready" has "vm ready in" "$o" || ok=1
+  check "orderly stop reached the daemon" has "STANDIN exiting on SIGTERM" "$c" || ok=1
+  check "init reported the exit" grep -q 'EPHEMERD_EXIT status=0' "$c" || ok=1
+  check "no secret in the agent log" hasnt "e2e-secret-token" "$o" || ok=1
+  return $ok
+}
+
+s2_second_boot() {
+  write_config true ""
+  run_vm s2 || { say "    run exited $?"; return 1; }
+  local c=$log/s2.console ok=0
+  check "no mkfs on the second boot" hasnt "holds no filesystem" "$c" || ok=1
+  check "existing filesystem used" has "holds an existing ext4 filesystem" "$c" || ok=1
+  check "allow_privileged reached the guest" has "(dind=1 allow_privileged=1 host_config=yes)" "$c" || ok=1
+  check "daemon got --dind-allow-privileged" grep -qE 'STANDIN argv=.*--dind --dind-allow-privileged' "$c" || ok=1
+  check "fallback flag on the kernel command line" grep -q 'ephemerd.dind_allow_privileged=1' "$c" || ok=1
+  check "new config digest" has "STANDIN config sha256=$(sha "$data/config.toml")" "$c" || ok=1
+  return $ok
+}
+
+s3_no_config() {
+  rm -f "$data/config.toml"
+  run_vm s3 || { say "    run exited $?"; return 1; }
+  local c=$log/s3.console ok=0
+  check "no --config" grep -qE 'STANDIN argv=.* serve --data-dir ' "$c" || ok=1
+  check "banner host_config=" has "host_config=)" "$c" || ok=1
+  check "stale copy removed" has "removed a stale /etc/ephemerd/config.toml" "$c" || ok=1
+  check "fallback flags off without config" hasnt "ephemerd.dind=1" "$c" || ok=1
+  return $ok
+}
+
+s4_corrupt_tail() {
+  write_config false ""
+  # Damage the cached binary member (uncompressed, so a byte of the daemon's bytes is easy
+  # to find): the manifest still carries the real binary's digest.
+  run_vm s4-warm --compress none || { say "    warm-up run exited $?"; return 1; }
+  local member
+  member=$(ls "$data"/vm/linux/cache/ephemerd-linux-*-none-*.member | head -n 1)
+  python3 - "$member" <<'PY' || return 1
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+i = b.find(b'ephemerd-standin')
+assert i > 0, 'marker not found'
+b[i] ^= 0x20
+open(p, 'wb').write(b)
+PY
+  local t0 t1; t0=$(date +%s)
+  if run_vm s4 --compress none; then say "    run succeeded on a corrupt tail"; return 1; fi
+  t1=$(date +%s)
+  local c=$log/s4.console o=$log/s4.out ok=0
+  check "EPHEMERD_FATAL names the file" grep -qE 'EPHEMERD_FATAL stage=verify reason="assets/ephemerd-linux: sha256 mismatch' "$c" || ok=1
+  check "agent exits with the guest's reason" grep -q 'assets/ephemerd-linux: sha256 mismatch' "$o" || ok=1
+  check "within seconds, not a timeout ($((t1 - t0)) s)" test $((t1 - t0)) -lt 60 || ok=1
+  check "daemon never launched" hasnt "STANDIN argv" "$c" || ok=1
+  rm -f "$member"
+  return $ok
+}
+
+s5_no_disk() {
+  if run_vm s5 --no-disk --disk-timeout 3; then say "    run succeeded without a disk"; return 1; fi
+  local c=$log/s5.console o=$log/s5.out ok=0
+  check "fatal at disk naming the device" grep -qE 'EPHEMERD_FATAL stage=disk reason=".*/dev/vda' "$c" || ok=1
+  check "agent reports it" grep -q '/dev/vda' "$o" || ok=1
+  return $ok
+}
+
+s6_daemon_exit() {
+  write_config false "[standin]
+exit_after_ms = 0
+exit_code = 3"
+  if run_vm s6; then say "    run succeeded although the daemon exited"; return 1; fi
+  local c=$log/s6.console o=$log/s6.out ok=0
+  check "init reports status 3" grep -q 'EPHEMERD_EXIT status=3' "$c" || ok=1
+  check "agent reports the daemon's exit" has "the guest daemon exited with status 3" "$o" || ok=1
+  return $ok
+}
+
+s7_bad_configs() {
+  local ok=0
+  rm -f "$data/config.toml"; mkfifo "$data/config.toml"
+  if run_vm s7-fifo; then
+    check "FIFO: booted without it" has "host_config=)" "$log/s7-fifo.console" || ok=1
+    check "FIFO: agent warned" grep -q 'warning: .*config.toml.*FIFO' "$log/s7-fifo.out" || ok=1
+  else
+    say "    FIFO config: run failed"; ok=1
+  fi
+  rm -f "$data/config.toml"
+  head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' '#' > "$data/config.toml"
+  if run_vm s7-big; then say "    oversized config: run succeeded"; ok=1; fi
+  check "oversized: clear error" grep -q 'config.toml.*1048576' "$log/s7-big.out" || ok=1
+  check "oversized: VM never started" hasnt "VM started" "$log/s7-big.out" || ok=1
+  rm -f "$data/config.toml"
+  return $ok
+}
+
+say "e2e: kernel $KERNEL_VERSION, $( [ -w /dev/kvm ] && echo KVM || echo TCG )"
+scenario "1 first boot on a blank disk" s1_first_boot
+scenario "2 second boot, config change" s2_second_boot
+scenario "3 no host config" s3_no_config
+scenario "4 corrupt tail" s4_corrupt_tail
+scenario "5 no root disk" s5_no_disk
+scenario "6 daemon exits with 3" s6_daemon_exit
+scenario "7 FIFO and oversized config" s7_bad_configs
+
+if pgrep -f "qemu-system-x86_64.*$data" >/dev/null; then
+  say "  FAIL  stray QEMU left behind"; pkill -9 -f "qemu-system-x86_64.*$data"; failed=$((failed + 1))
+fi
+say "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,471 @@
+/* ephemerd-linux.c — the stand-in daemon the e2e tests and the demo install in the guest
+ * as /usr/local/bin/ephemerd-linux. It is a test program, not product code.
+ *
+ * It reports what it was given on stdout (the guest console), one fact per line, each
+ * prefixed "STANDIN " so tests can grep:
+ *   STANDIN argv=<argv joined by spaces>
+ *   STANDIN env PATH=<value> HOME=<value>      ("<unset>" when missing)
+ *   STANDIN environ <NAME=value>               (one line per variable)
+ *   STANDIN ids pid=<n> uid=<n> gid=<n>
+ *   STANDIN flags serve=<0|1> data_dir=<p> containerd_only=<0|1> dind=<0|1>
+ *           dind_allow_privileged=<0|1>    (one line)
+ *   STANDIN config=none                        (no --config)
+ *   STANDIN config path=<p>                    (then, for that file:)
+ *   STANDIN config exists=<yes|no>
+ *   STANDIN config type=<regular|symlink|directory|fifo|other>   (lstat, not followed)
+ *   STANDIN config mode=<octal, 4 digits> / uid=<n> / gid=<n> / size=<n>  (one line each)
+ *   STANDIN config sha256=<64 hex>             (regular files only; nettle)
+ *   STANDIN standin exit_after_ms=<n> exit_code=<k>   (when the config sets them)
+ *   STANDIN listening addr=<a> port=<p>        (containerd port, then port+1)
+ *   STANDIN ready
+ *   STANDIN connection port=<p>                (first 16 per port)
+ *   STANDIN exiting on SIGTERM                 (exit 0; SIGINT likewise, named)
+ *   STANDIN exiting with code <k>              (test behaviour below)
+ *   STANDIN error <text>                       (exit 2)
+ *
+ * Each accepted connection gets "ephemerd-standin <port>\n" (the guest-side port) and is
+ * closed.
+ *
+ * Test behaviour comes from the config file given by --config, so tests drive it through
+ * the real config channel: a table
+ *     [standin]
+ *     exit_after_ms = 200
+ *     exit_code = 3
+ * makes it exit with code 3 200 ms after it is listening. exit_code alone means exit right
+ * after listening; exit_after_ms alone means exit 0. Parsing is a tiny line scanner for
+ * just these two integer keys (section headers, `key = value`, trailing `# comments`):
+ * acceptable for a test program, nothing else in the file is interpreted.
+ *
+ * Options understood (`--opt value` or `--opt=value`): serve (subcommand), --config,
+ * --data-dir, --containerd-tcp-port (default 10000), --containerd-tcp-addr (default
+ * 0.0.0.0), --containerd-only, --dind, --dind-allow-privileged. Unknown arguments are
+ * reported and ignored.
+ *
+ * Built static with musl by scripts/build-standin.sh; only libc and nettle (SHA-256). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+
+#define DEFAULT_PORT 10000
+#define SCAN_MAX (1024 * 1024) /* bytes of the config the line scanner looks at */
+#define LOG_CONNECTIONS 16
+
+extern char **environ;
+
+struct options {
+    bool serve;
+    const char *config;
+    const char *data_dir;
+    const char *addr;
+    int port;
+    bool containerd_only;
+    bool dind;
+    bool dind_allow_privileged;
+};
+
+struct behaviour {
+    bool have_after;
+    long after_ms;
+    bool have_code;
+    int code;
+};
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("STANDIN ", stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* Matches "--name value" or "--name=value"; advances *i past a separate value. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *out = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -EINVAL;
+    *out = argv[++*i];
+    return 1;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    o->port = DEFAULT_PORT;
+    o->addr = "0.0.0.0";
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int r;
+        if (strcmp(argv[i], "serve") == 0) {
+            o->serve = true;
+        } else if (strcmp(argv[i], "--containerd-only") == 0) {
+            o->containerd_only = true;
+        } else if (strcmp(argv[i], "--dind") == 0) {
+            o->dind = true;
+        } else if (strcmp(argv[i], "--dind-allow-privileged") == 0) {
+            o->dind_allow_privileged = true;
+        } else if ((r = opt_value(argc, argv, &i, "--config", &v)) != 0) {
+            if (r < 0)
+                return r;
+            o->config = v;
+        } else if ((r = opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
+            if (r < 0)
+                return r;
+            o->data_dir = v;
+        } else if ((r = opt_value(argc, argv, &i, "--containerd-tcp-addr", &v)) != 0) {
+            if (r < 0)
+                return r;
+            o->addr = v;
+        } else if ((r = opt_value(argc, argv, &i, "--containerd-tcp-port", &v)) != 0) {
+            long p;
+            if (r < 0 || parse_long(v, 1, 65534, &p) < 0) {
+                say("error invalid --containerd-tcp-port");
+                return -EINVAL;
+            }
+            o->port = (int)p;
+        } else {
+            say("unknown-arg %s", argv[i]);
+        }
+    }
+    return 0;
+}
+
+static const char *type_name(mode_t m)
+{
+    if (S_ISREG(m))
+        return "regular";
+    if (S_ISLNK(m))
+        return "symlink";
+    if (S_ISDIR(m))
+        return "directory";
+    if (S_ISFIFO(m))
+        return "fifo";
+    return "other";
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* The tiny line scanner: [standin] exit_after_ms / exit_code, integers only. */
+static void scan_behaviour(char *text, struct behaviour *b)
+{
+    bool in_standin = false;
+    for (char *line = text, *next; line != NULL; line = next) {
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        char *s = trim(line);
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (close != NULL) {
+                *close = '\0';
+                in_standin = strcmp(trim(s + 1), "standin") == 0;
+            }
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!in_standin || eq == NULL)
+            continue;
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        long v;
+        if (strcmp(key, "exit_after_ms") == 0) {
+            if (parse_long(val, 0, 86400000L, &v) == 0) {
+                b->have_after = true;
+                b->after_ms = v;
+            } else {
+                say("config bad exit_after_ms=%s", val);
+            }
+        } else if (strcmp(key, "exit_code") == 0) {
+            if (parse_long(val, 0, 255, &v) == 0) {
+                b->have_code = true;
+                b->code = (int)v;
+            } else {
+                say("config bad exit_code=%s", val);
+            }
+        }
+    }
+}
+
+/* Reports the config file and reads the test behaviour from it. Never fails: what it
+ * cannot read is reported. Opens without following symlinks and without blocking. */
+static void report_config(const char *path, struct behaviour *b)
+{
+    struct stat st;
+    say("config path=%s", path);
+    if (lstat(path, &st) != 0) {
+        say("config exists=no errno=%d (%s)", errno, strerror(errno));
+        return;
+    }
+    say("config exists=yes");
+    say("config type=%s", type_name(st.st_mode));
+    say("config mode=%04o", (unsigned)(st.st_mode & 07777));
+    say("config uid=%u", (unsigned)st.st_uid);
+    say("config gid=%u", (unsigned)st.st_gid);
+    say("config size=%lld", (long long)st.st_size);
+    if (!S_ISREG(st.st_mode))
+        return;
+
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        say("config open-error errno=%d (%s)", errno, strerror(errno));
+        return;
+    }
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    char *text = malloc(SCAN_MAX + 1);
+    size_t kept = 0;
+    uint8_t buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            say("config read-error errno=%d (%s)", errno, strerror(errno));
+            close(fd);
+            free(text);
+            return;
+        }
+        if (n == 0)
+            break;
+        sha256_update(&ctx, (size_t)n, buf);
+        if (text != NULL && kept < SCAN_MAX) {
+            size_t take = (size_t)n < SCAN_MAX - kept ? (size_t)n : SCAN_MAX - kept;
+            memcpy(text + kept, buf, take);
+            kept += take;
+        }
+    }
+    close(fd);
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    char hex[2 * SHA256_DIGEST_SIZE + 1];
+    sha256_digest(&ctx, sizeof digest, digest);
+    for (size_t i = 0; i < sizeof digest; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    say("config sha256=%s", hex);
+    if (text == NULL) {
+        say("config not scanned (out of memory)");
+        return;
+    }
+    text[kept] = '\0';
+    scan_behaviour(text, b);
+    free(text);
+}
+
+static int listen_on(const char *addr, int port, int *out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        say("error invalid --containerd-tcp-addr %s", addr);
+        return -EINVAL;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        int e = errno;
+        say("error socket: %s", strerror(e));
+        return -e;
+    }
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0) {
+        int e = errno;
+        say("error listen %s:%d: %s", addr, port, strerror(e));
+        close(fd);
+        return -e;
+    }
+    say("listening addr=%s port=%d", addr, port);
+    *out = fd;
+    return 0;
+}
+
+static void serve_one(int lfd, int port, unsigned *count)
+{
+    for (;;) {
+        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+                say("accept port=%d: %s", port, strerror(errno));
+            return;
+        }
+        if (*count < LOG_CONNECTIONS)
+            say("connection port=%d", port);
+        else if (*count == LOG_CONNECTIONS)
+            say("connection port=%d (further connections on this port not logged)", port);
+        (*count)++;
+        char greet[64];
+        int n = snprintf(greet, sizeof greet, "ephemerd-standin %d\n", port);
+        if (write(c, greet, (size_t)n) != n && *count <= LOG_CONNECTIONS)
+            say("greeting port=%d not fully written", port);
+        close(c);
+    }
+}
+
+static int arm_timer(long ms, int *out)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        say("error timerfd_create: %s", strerror(e));
+        return -e;
+    }
+    /* it_value zero would disarm the timer: use 1 ns for "now". */
+    struct itimerspec its = {.it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}};
+    if (ms == 0)
+        its.it_value.tv_nsec = 1;
+    if (timerfd_settime(fd, 0, &its, NULL) != 0) {
+        int e = errno;
+        say("error timerfd_settime: %s", strerror(e));
+        close(fd);
+        return -e;
+    }
+    *out = fd;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Block the stop signals first, so none is lost before the loop reads them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &stop, NULL) != 0) {
+        say("error sigprocmask: %s", strerror(errno));
+        return 2;
+    }
+    int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+    if (sfd < 0) {
+        say("error signalfd: %s", strerror(errno));
+        return 2;
+    }
+
+    size_t len = 0;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *joined = calloc(len + 1, 1);
+    if (joined == NULL) {
+        say("error out of memory");
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (i > 0)
+            strcat(joined, " ");
+        strcat(joined, argv[i]);
+    }
+    say("argv=%s", joined);
+    free(joined);
+    const char *path = getenv("PATH"), *home = getenv("HOME");
+    say("env PATH=%s HOME=%s", path ? path : "<unset>", home ? home : "<unset>");
+    for (char **e = environ; e != NULL && *e != NULL; e++)
+        say("environ %s", *e);
+    say("ids pid=%d uid=%u gid=%u", (int)getpid(), (unsigned)getuid(), (unsigned)getgid());
+
+    struct options o = {0};
+    if (parse_args(argc, argv, &o) < 0) {
+        say("error bad arguments");
+        return 2;
+    }
+    say("flags serve=%d data_dir=%s containerd_only=%d dind=%d dind_allow_privileged=%d", o.serve,
+        o.data_dir ? o.data_dir : "<unset>", o.containerd_only, o.dind, o.dind_allow_privileged);
+
+    struct behaviour b = {0};
+    if (o.config == NULL)
+        say("config=none");
+    else
+        report_config(o.config, &b);
+    if (b.have_after || b.have_code)
+        say("standin exit_after_ms=%ld exit_code=%d", b.after_ms, b.have_code ? b.code : 0);
+
+    int lfd[2] = {-1, -1};
+    int ports[2] = {o.port, o.port + 1};
+    for (int i = 0; i < 2; i++)
+        if (listen_on(o.addr, ports[i], &lfd[i]) < 0)
+            return 2;
+    int tfd = -1;
+    if ((b.have_after || b.have_code) && arm_timer(b.after_ms, &tfd) < 0)
+        return 2;
+    say("ready");
+
+    unsigned counts[2] = {0, 0};
+    struct pollfd pf[4] = {
+        {.fd = lfd[0], .events = POLLIN},
+        {.fd = lfd[1], .events = POLLIN},
+        {.fd = sfd, .events = POLLIN},
+        {.fd = tfd, .events = POLLIN}, /* poll ignores a negative fd */
+    };
+    for (;;) {
+        if (poll(pf, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            say("error poll: %s", strerror(errno));
+            return 2;
+        }
+        for (int i = 0; i < 2; i++)
+            if (pf[i].revents & POLLIN)
+                serve_one(lfd[i], ports[i], &counts[i]);
+        if (pf[2].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                say("exiting on %s", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                return 0;
+            }
+        }
+        if (pf[3].revents & POLLIN) {
+            int code = b.have_code ? b.code : 0;
+            say("exiting with code %d", code);
+            return code;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/* test_conparse.c — the host reads back exactly what the guest's console.c writes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conparse.h"
+
+#define BID "0123456789abcdef0123456789abcdef"
+
+static void test_markers(void **state)
+{
+    (void)state;
+    struct con_msg m;
+    assert_int_equal(conparse_line("EPHEMERD_IP=10.0.2.15 boot_id=" BID, &m), CON_IP);
+    assert_string_equal(m.ip, "10.0.2.15");
+    assert_string_equal(m.boot_id, BID);
+    assert_int_equal(conparse_line("EPHEMERD_IP=10.0.2.15", &m), CON_IP);
+    assert_string_equal(m.boot_id, "");
+    assert_int_equal(conparse_line("EPHEMERD_STAGE stage=network ms=1234 boot_id=" BID, &m),
+                     CON_STAGE);
+    assert_string_equal(m.stage, "network");
+    assert_int_equal(m.ms, 1234);
+    assert_int_equal(conparse_line("EPHEMERD_FATAL stage=verify reason=\"assets/config.toml: "
+                                   "\\\"x\\\" a\\\\b\" boot_id=" BID,
+                                   &m),
+                     CON_FATAL);
+    assert_string_equal(m.stage, "verify");
+    assert_string_equal(m.reason, "assets/config.toml: \"x\" a\\b");
+    assert_string_equal(m.boot_id, BID);
+    assert_int_equal(conparse_line("[    1.234] EPHEMERD_EXIT status=3 boot_id=" BID, &m),
+                     CON_EXIT);
+    assert_int_equal(m.status, 3);
+}
+
+static void test_not_markers(void **state)
+{
+    (void)state;
+    struct con_msg m;
+    assert_int_equal(conparse_line("ephemerd-init: starting", &m), CON_NONE);
+    assert_int_equal(conparse_line("EPHEMERD_IP=999.1.1.1", &m), CON_NONE);
+    assert_int_equal(conparse_line("EPHEMERD_IP=", &m), CON_NONE);
+    assert_int_equal(conparse_line("EPHEMERD_STAGE stage=x ms=12z", &m), CON_NONE);
+    assert_int_equal(conparse_line("EPHEMERD_FATAL stage=x reason=\"unterminated", &m), CON_NONE);
+    assert_int_equal(conparse_line("EPHEMERD_EXIT status=abc", &m), CON_NONE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_markers),
+        cmocka_unit_test(test_not_markers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
