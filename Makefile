@@ -101,7 +101,7 @@ SETUP_STAMP := $(BUILD)/.setup-ok
 WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
-        guest guest-size clean-guest
+        guest guest-size clean-guest kernel e2e e2e-assets
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -250,10 +250,27 @@ clean-guest:
 
 # ---- running --------------------------------------------------------------------------
 unit: $(NATIVE_TESTS) $(NATIVE_BIN) $(if $(wildcard guest/main.c),$(NATIVE_INIT))
-	EVM_VMHOST=$(NATIVE_BIN) EVM_INIT=$(NATIVE_INIT) scripts/run-tests.sh native $(NATIVE_TESTS)
+	$(TEST_KERNEL_ENV); EVM_VMHOST=$(NATIVE_BIN) EVM_INIT=$(NATIVE_INIT) \
+	  scripts/run-tests.sh native $(NATIVE_TESTS)
 
+# Tests that boot a real kernel take it from the test-kernel cache when it is there
+# (`make kernel`, run by `make test`); without it they skip and say so.
+KERNEL_ENV := $(BUILD)/kernel/current.env
+TEST_KERNEL_ENV = if [ -f $(KERNEL_ENV) ]; then . ./$(KERNEL_ENV); \
+                    export EVM_TEST_KERNEL="$$VMLINUX" EVM_TEST_MODULES="$$MODULES_DIR"; fi
 check: $(ASAN_TESTS) $(BUILD)/asan/ephemerd-vmhost $(if $(wildcard guest/main.c),$(ASAN_INIT))
-	EVM_VMHOST=$(BUILD)/asan/ephemerd-vmhost EVM_INIT=$(ASAN_INIT) scripts/run-tests.sh asan $(ASAN_TESTS)
+	$(TEST_KERNEL_ENV); EVM_VMHOST=$(BUILD)/asan/ephemerd-vmhost EVM_INIT=$(ASAN_INIT) \
+	  scripts/run-tests.sh asan $(ASAN_TESTS)
+
+kernel:
+	BUILD=$(BUILD) scripts/test-kernel.sh
+
+# Everything a real boot needs: kernel, guest init, stand-in daemon, rootfs, base initrd.
+e2e-assets: $(NATIVE_BIN) guest
+	BUILD=$(BUILD) scripts/e2e-assets.sh $(NATIVE_BIN) $(MUSL_INIT)
+
+e2e: e2e-assets
+	BUILD=$(BUILD) test/e2e/e2e.sh $(NATIVE_BIN)
 
 test-windows: $(WIN_TEST_BINS) $(WIN_BIN)
 	scripts/run-tests.sh wine $(WIN_TEST_BINS)
@@ -264,7 +281,7 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	scripts/fuzz.sh 120 $(FUZZ_BINS)
 
-test: check test-windows fuzz-smoke guest
+test: e2e-assets check test-windows fuzz-smoke e2e
 	@echo "make test: all suites passed"
 
 demo: $(NATIVE_BIN)

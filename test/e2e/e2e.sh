@@ -190,8 +190,9 @@ s7_bad_configs() {
   return $ok
 }
 
-say "e2e: kernel $KERNEL_VERSION, $( [ -w /dev/kvm ] && echo KVM || echo TCG )"
+say "e2e: kernel $KERNEL_VERSION"
 scenario "1 first boot on a blank disk" s1_first_boot
+grep -ho 'VM started ([^)]*)' "$log/s1.out" 2>/dev/null | head -n 1 | sed 's/^/e2e: /'
 scenario "2 second boot, config change" s2_second_boot
 scenario "3 no host config" s3_no_config
 scenario "4 corrupt tail" s4_corrupt_tail
