@@ -101,7 +101,7 @@ SETUP_STAMP := $(BUILD)/.setup-ok
 WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
-        guest guest-size clean-guest kernel e2e e2e-assets
+        guest guest-size clean-guest kernel e2e e2e-assets bench-boot
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -284,11 +284,15 @@ fuzz: $(FUZZ_BINS)
 test: e2e-assets check test-windows fuzz-smoke e2e
 	@echo "make test: all suites passed"
 
-demo: $(NATIVE_BIN)
-	scripts/demo.sh $(NATIVE_BIN)
+demo: e2e-assets
+	BUILD=$(BUILD) scripts/demo.sh $(NATIVE_BIN)
 
-bench: $(NATIVE_BIN)
+bench: $(NATIVE_BIN) e2e-assets
 	bench/run.sh $(NATIVE_BIN)
+	BUILD=$(BUILD) bench/boot.sh $(NATIVE_BIN)
+
+bench-boot: e2e-assets
+	BUILD=$(BUILD) bench/boot.sh $(NATIVE_BIN)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -107,7 +107,11 @@ fi
 
 # ---- fetch and unpack ------------------------------------------------------------------
 log "preparing $pkg $ver in $dir"
-rm -rf "$dir"
+# Built in a private directory (left-overs of an interrupted run are removed first; we
+# hold the lock) and renamed into place once complete.
+final=$dir
+rm -rf "$kdir"/.new.*
+dir=$kdir/.new.$safe_ver
 mkdir -p "$dir/dl"
 (cd "$dir/dl" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$ver") ||
   die "apt-get download $pkg=$ver failed"
@@ -176,6 +180,9 @@ echo "$pkg" >"$dir/package"
 echo "$ver" >"$dir/package-version"
 echo "$kver" >"$dir/kernel-version"
 echo "recipe=$recipe package=$pkg version=$ver" >"$dir/.stamp"
+rm -rf "$final"
+mv "$dir" "$final"
+dir=$final
 for old in "$kdir"/*/; do
   old=${old%/}
   [ "$old" = "$dir" ] || { log "removing old kernel cache $old"; rm -rf "$old"; }

@@ -3,6 +3,7 @@
  *
  * It reports what it was given on stdout (the guest console), one fact per line, each
  * prefixed "STANDIN " so tests can grep:
+ *   STANDIN boottime_ms=<CLOCK_BOOTTIME at start, ms>
  *   STANDIN argv=<argv joined by spaces>
  *   STANDIN env PATH=<value> HOME=<value>      ("<unset>" when missing)
  *   STANDIN environ <NAME=value>               (one line per variable)
@@ -53,6 +54,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -373,8 +375,17 @@ static int arm_timer(long ms, int *out)
 
 int main(int argc, char **argv)
 {
+    /* First line: when the daemon started, on the kernel's clock (the boot bench compares it
+     * with the kernel's "Run /init" timestamp). */
+    struct timespec boot_ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &boot_ts) == 0)
+        say("boottime_ms=%lld", (long long)boot_ts.tv_sec * 1000 + boot_ts.tv_nsec / 1000000);
+
     setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        say("error signal(SIGPIPE): %s", strerror(errno));
+        return 2;
+    }
 
     /* Block the stop signals first, so none is lost before the loop reads them. */
     sigset_t stop;
