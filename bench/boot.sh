@@ -31,14 +31,14 @@ bench_init() { # bench_init NAME BASE
   cp "$STANDIN" "$data/vm/linux/ephemerd-linux"
   printf '[vm.linux]\ncpus = 2\nmemory_mb = 1024\ndisk_size_gb = 8\n[dind]\nenabled = true\n' > "$data/config.toml"
   # Warm-up boot: creates and populates the disk (not timed).
-  "$vmhost" run --data-dir "$data" --once > "$work/$name-warmup.log" 2>&1 ||
+  "$vmhost" run --data-dir "$data" --once --ready-timeout 120 > "$work/$name-warmup.log" 2>&1 ||
     { echo "boot bench: $name warm-up boot failed, see $work/$name-warmup.log" >&2; tail -5 "$work/$name-warmup.log" >&2; return 1; }
   : > "$work/$name.handover"; : > "$work/$name.ready"; : > "$work/$name.wall"
   for i in $(seq 1 "$runs"); do
     : > "$data/vm/linux/console.log"
     local t0 t1
     t0=$(date +%s%N)
-    "$vmhost" run --data-dir "$data" --once > "$work/$name-$i.log" 2>&1 ||
+    "$vmhost" run --data-dir "$data" --once --ready-timeout 120 > "$work/$name-$i.log" 2>&1 ||
       { echo "boot bench: $name boot $i failed, see $work/$name-$i.log" >&2; return 1; }
     t1=$(date +%s%N)
     cp "$data/vm/linux/console.log" "$work/$name-$i.console"

@@ -4,6 +4,8 @@
 #include "disk.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
@@ -330,6 +332,45 @@ static int disk_sys_mount(const char *source, const char *target, const char *fs
     return mount(source, target, fstype, flags, data);
 }
 
+#ifndef BLKGETSIZE64
+#define BLKGETSIZE64 _IOR(0x12, 114, size_t)
+#endif
+
+/* True when the ext filesystem on dev already spans the device (to within 1 MiB), so growing
+ * it would do nothing: resize2fs is then not run, which saves an exec and a superblock scan
+ * on every boot. Any doubt (unreadable, not ext) answers false, and resize2fs decides. */
+static bool ext_fills_device(const char *dev)
+{
+    int fd = open(dev, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    unsigned char sb[1024];
+    struct stat st;
+    uint64_t dev_bytes = 0;
+    bool ok = pread(fd, sb, sizeof(sb), 1024) == (ssize_t)sizeof(sb) && fstat(fd, &st) == 0;
+    if (ok && S_ISBLK(st.st_mode))
+        ok = ioctl(fd, BLKGETSIZE64, &dev_bytes) == 0;
+    else if (ok)
+        dev_bytes = (uint64_t)st.st_size;
+    close(fd);
+    if (!ok || sb[56] != 0x53 || sb[57] != 0xef)
+        return false;
+    uint32_t lo =
+        (uint32_t)sb[4] | (uint32_t)sb[5] << 8 | (uint32_t)sb[6] << 16 | (uint32_t)sb[7] << 24;
+    uint32_t log_bs = (uint32_t)sb[24] | (uint32_t)sb[25] << 8;
+    uint32_t incompat =
+        (uint32_t)sb[96] | (uint32_t)sb[97] << 8 | (uint32_t)sb[98] << 16 | (uint32_t)sb[99] << 24;
+    uint64_t blocks = lo;
+    if (incompat & 0x80) /* 64bit */
+        blocks |= (uint64_t)((uint32_t)sb[336] | (uint32_t)sb[337] << 8 | (uint32_t)sb[338] << 16 |
+                             (uint32_t)sb[339] << 24)
+                  << 32;
+    if (log_bs > 6)
+        return false;
+    uint64_t fs_bytes = blocks * (1024u << log_bs);
+    return fs_bytes <= dev_bytes && dev_bytes - fs_bytes < (1u << 20);
+}
+
 int disk_prepare(const char *dev, const char *mnt, const struct disk_tools *tools, bool *formatted,
                  struct evm_err *err)
 {
@@ -372,7 +413,9 @@ int disk_prepare(const char *dev, const char *mnt, const struct disk_tools *tool
                                     : "");
     }
 
-    if (!*formatted && tools->resize2fs) {
+    if (!*formatted && tools->resize2fs && ext_fills_device(dev)) {
+        log_info("%s: the filesystem already fills the disk", dev);
+    } else if (!*formatted && tools->resize2fs) {
         const char *argv[] = {tools->resize2fs, dev, NULL};
         struct evm_err rerr = {0};
         if (run_program(argv, NULL, &rerr) < 0)

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +49,156 @@ static char *trim(char *s)
     return s;
 }
 
-int modules_load(const char *dir, module_loader_fn load, void *ctx, struct modules_result *res,
-                 struct evm_err *err)
+#define MAX_MODULES 512
+#define MAX_DEPS 32
+
+struct mod {
+    char *name;
+    int deps[MAX_DEPS]; /* indexes of earlier modules */
+    unsigned ndeps;
+    bool all_before; /* no dependency list: after every earlier line */
+    enum { M_WAITING, M_LOADING, M_DONE } state;
+    unsigned lineno;
+};
+
+struct sched {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct mod *mods;
+    size_t n;
+    size_t done;
+    const char *dir;
+    module_loader_fn load;
+    void *ctx;
+    struct modules_result *res;
+    struct evm_err *err;
+    int result; /* first fatal error */
+};
+
+static bool ready(const struct sched *s, size_t i)
+{
+    const struct mod *m = &s->mods[i];
+    if (m->all_before) {
+        for (size_t j = 0; j < i; j++)
+            if (s->mods[j].state != M_DONE)
+                return false;
+        return true;
+    }
+    for (unsigned k = 0; k < m->ndeps; k++)
+        if (s->mods[m->deps[k]].state != M_DONE)
+            return false;
+    return true;
+}
+
+/* Loads one module and classifies the outcome; called without the lock held. */
+static int load_one(struct sched *s, const char *name, struct evm_err *err, bool *skipped)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+    int lr = s->load(s->ctx, path);
+    *skipped = true;
+    if (lr == 0) {
+        *skipped = false;
+        log_debug("module %s loaded", name);
+    } else if (lr == -EEXIST) {
+        log_warn("module %s: already loaded or built in", name);
+    } else if (lr == -ENODEV) {
+        log_warn("module %s: no such device on this machine, skipped", name);
+    } else if (lr == -ENOENT) {
+        log_warn("module %s: not present in the initrd, skipped", name);
+    } else {
+        return evm_errf(err, -lr, "loading module %s: %s", name, strerror(-lr));
+    }
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    struct sched *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        if (s->result < 0 || s->done == s->n)
+            break;
+        size_t pick = s->n;
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->mods[i].state == M_WAITING && ready(s, i)) {
+                pick = i;
+                break;
+            }
+        }
+        if (pick == s->n) {
+            pthread_cond_wait(&s->cond, &s->lock);
+            continue;
+        }
+        s->mods[pick].state = M_LOADING;
+        pthread_mutex_unlock(&s->lock);
+        struct evm_err e = {0};
+        bool skipped;
+        int r = load_one(s, s->mods[pick].name, &e, &skipped);
+        pthread_mutex_lock(&s->lock);
+        s->mods[pick].state = M_DONE;
+        s->done++;
+        if (r < 0 && s->result == 0) {
+            s->result = r;
+            *s->err = e;
+        } else if (r == 0 && skipped) {
+            s->res->skipped++;
+        } else if (r == 0) {
+            s->res->loaded++;
+        }
+        pthread_cond_broadcast(&s->cond);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Parses load-order into s->mods (names point into text). */
+static int parse_order(char *text, const char *path, struct sched *s, struct evm_err *err)
+{
+    unsigned lineno = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char *name = trim(line);
+        if (!*name || *name == '#')
+            continue;
+        char *colon = strchr(name, ':');
+        char *deps = NULL;
+        if (colon) {
+            *colon = '\0';
+            deps = colon + 1;
+            name = trim(name);
+        }
+        if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+            return evm_errf(err, EINVAL, "%s:%u: '%s' is not a module file name", path, lineno,
+                            name);
+        if (s->n == MAX_MODULES)
+            return evm_errf(err, E2BIG, "%s: more than %d modules", path, MAX_MODULES);
+        struct mod *m = &s->mods[s->n];
+        memset(m, 0, sizeof(*m));
+        m->name = name;
+        m->lineno = lineno;
+        m->all_before = deps == NULL;
+        for (char *dsave = NULL, *d = deps ? strtok_r(deps, " \t", &dsave) : NULL; d;
+             d = strtok_r(NULL, " \t", &dsave)) {
+            /* A dependency not listed earlier (built in, or not shipped) is satisfied. */
+            for (size_t j = 0; j < s->n; j++) {
+                if (strcmp(s->mods[j].name, d) == 0) {
+                    if (m->ndeps == MAX_DEPS)
+                        return evm_errf(err, E2BIG, "%s:%u: more than %d dependencies", path,
+                                        lineno, MAX_DEPS);
+                    m->deps[m->ndeps++] = (int)j;
+                    break;
+                }
+            }
+        }
+        s->n++;
+    }
+    return 0;
+}
+
+int modules_load_workers(const char *dir, module_loader_fn load, void *ctx, unsigned workers,
+                         struct modules_result *res, struct evm_err *err)
 {
     res->loaded = res->skipped = 0;
     char path[4096];
@@ -64,37 +214,43 @@ int modules_load(const char *dir, module_loader_fn load, void *ctx, struct modul
     if (r < 0)
         return evm_errf(err, -r, "%s", rerr.msg);
 
-    unsigned lineno = 0;
-    r = 0;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        lineno++;
-        char *name = trim(line);
-        if (!*name || *name == '#')
-            continue;
-        if (strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
-            r = evm_errf(err, EINVAL, "%s:%u: '%s' is not a module file name", path, lineno, name);
-            break;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        int lr = load(ctx, path);
-        if (lr == 0) {
-            res->loaded++;
-            log_debug("module %s loaded", name);
-        } else if (lr == -EEXIST) {
-            res->skipped++;
-            log_warn("module %s: already loaded or built in", name);
-        } else if (lr == -ENODEV) {
-            res->skipped++;
-            log_warn("module %s: no such device on this machine, skipped", name);
-        } else if (lr == -ENOENT) {
-            res->skipped++;
-            log_warn("module %s: not present in the initrd, skipped", name);
-        } else {
-            r = evm_errf(err, -lr, "loading module %s: %s", name, strerror(-lr));
-            break;
-        }
+    struct sched s = {.dir = dir, .load = load, .ctx = ctx, .res = res, .err = err};
+    s.mods = calloc(MAX_MODULES, sizeof(*s.mods));
+    if (!s.mods) {
+        free(text);
+        return evm_errf(err, ENOMEM, "out of memory");
     }
+    r = parse_order(text, path, &s, err);
+    if (r == 0 && s.n > 0) {
+        if (workers < 1)
+            workers = 1;
+        if (workers > 8)
+            workers = 8;
+        pthread_mutex_init(&s.lock, NULL);
+        pthread_cond_init(&s.cond, NULL);
+        pthread_t th[8];
+        unsigned started = 0;
+        for (unsigned i = 1; i < workers; i++) {
+            if (pthread_create(&th[started], NULL, worker, &s) != 0)
+                break; /* fewer threads is only slower */
+            started++;
+        }
+        worker(&s);
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        pthread_mutex_destroy(&s.lock);
+        pthread_cond_destroy(&s.cond);
+        r = s.result;
+    }
+    free(s.mods);
     free(text);
     return r;
+}
+
+int modules_load(const char *dir, module_loader_fn load, void *ctx, struct modules_result *res,
+                 struct evm_err *err)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned workers = cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+    return modules_load_workers(dir, load, ctx, workers, res, err);
 }

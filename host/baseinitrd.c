@@ -442,6 +442,25 @@ static int load_order_add(struct plan *p, const char *file, struct evm_err *err)
     return 0;
 }
 
+/* "<file>: <dep file> <dep file>..." — the init loads modules whose dependencies are all in
+ * parallel (modules.dep lists every dependency, transitively). */
+static int load_order_line(struct plan *p, const struct kmod *m, const char *file,
+                           struct evm_err *err)
+{
+    size_t cap = strlen(file) + 2;
+    for (size_t i = 0; i < m->ndeps; i++)
+        cap += strlen(base_name(m->deps[i])) + 1;
+    char *line = malloc(cap + 1);
+    if (!line)
+        return evm_errf(err, ENOMEM, "out of memory");
+    size_t o = (size_t)snprintf(line, cap + 1, "%s:", file);
+    for (size_t i = 0; i < m->ndeps; i++)
+        o += (size_t)snprintf(line + o, cap + 1 - o, " %s", base_name(m->deps[i]));
+    int r = load_order_add(p, line, err);
+    free(line);
+    return r;
+}
+
 /* Depth-first: a module's dependencies (modules.dep lists them all, transitively; they are
  * visited last-first as modprobe loads them) are emitted before it, each once. */
 static int visit_module(struct plan *p, struct kmod *m, int depth, const char *where,
@@ -475,7 +494,7 @@ static int visit_module(struct plan *p, struct kmod *m, int depth, const char *w
     if (r == 0)
         r = add_entry(p, dest, E_FILE, 0644, src, 0, where, err);
     if (r == 0)
-        r = load_order_add(p, file, err);
+        r = load_order_line(p, m, file, err);
     free(dest);
     free(src);
     if (r < 0)

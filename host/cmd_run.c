@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "log.h"
-#include "run.h"
+#include "agent.h"
 #include "status.h"
 #include "vm.h"
 

@@ -22,6 +22,7 @@ done
 echo "baseline-init: starting"
 while read -r m; do
   case $m in ''|'#'*) continue ;; esac
+  m=${m%%:*}
   $bb insmod "/modules/$m" 2>/dev/null || echo "baseline-init: insmod $m failed"
 done < /modules/load-order
 $bb sleep 1

@@ -352,6 +352,43 @@ static void test_prepare_existing_kept_and_grown(void **state)
     free(dir);
 }
 
+/* A filesystem that already fills its disk is not handed to resize2fs (an exec and a scan
+ * saved on every boot): a resize2fs that would leave a mark is never run. */
+static void test_prepare_full_skips_resize(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *img = tu_path(dir, "disk.img");
+    char *mark = tu_path(dir, "resize-ran");
+    char *script = tu_path(dir, "resize2fs");
+    make_image(img, 32);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), MKFS " -q -F %s >/dev/null 2>&1", img);
+    assert_int_equal(system(cmd), 0);
+    char body[512];
+    snprintf(body, sizeof(body), "#!/bin/sh\ntouch %s\n", mark);
+    tu_write(script, body, strlen(body));
+    assert_int_equal(chmod(script, 0755), 0);
+
+    struct mount_rec rec = {0};
+    struct disk_tools tools = {MKFS, script, rec_mount, &rec};
+    bool formatted = true;
+    struct evm_err err = {0};
+    assert_int_equal(disk_prepare(img, dir, &tools, &formatted, &err), 0);
+    assert_false(formatted);
+    assert_int_equal(access(mark, F_OK), -1);
+
+    /* Grown by 8 MiB: now resize2fs runs. */
+    assert_int_equal(truncate(img, 40 << 20), 0);
+    assert_int_equal(disk_prepare(img, dir, &tools, &formatted, &err), 0);
+    assert_int_equal(access(mark, F_OK), 0);
+    tu_rmrf(dir);
+    free(img);
+    free(mark);
+    free(script);
+    free(dir);
+}
+
 static void test_prepare_refuses_other(void **state)
 {
     (void)state;
@@ -690,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_probe_other_signatures),
         cmocka_unit_test(test_prepare_blank_formats),
         cmocka_unit_test(test_prepare_existing_kept_and_grown),
+        cmocka_unit_test(test_prepare_full_skips_resize),
         cmocka_unit_test(test_prepare_refuses_other),
         cmocka_unit_test(test_prepare_failures),
         cmocka_unit_test_setup_teardown(test_prepare_loop_device, loop_setup, loop_teardown),

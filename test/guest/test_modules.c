@@ -1,6 +1,9 @@
 /* test_modules.c — module loading order and error classes, with a recording loader in place
  * of finit_module. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,11 +89,75 @@ static void test_finit_missing_file(void **state)
     assert_int_equal(modules_finit(NULL, "/nonexistent/module.ko"), -ENOENT);
 }
 
+struct par {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char order[16][64];
+    int n;
+    bool b_started;
+};
+
+static int par_load(void *ctx, const char *path)
+{
+    struct par *p = ctx;
+    const char *name = strrchr(path, '/') + 1;
+    pthread_mutex_lock(&p->lock);
+    snprintf(p->order[p->n++], sizeof(p->order[0]), "%s", name);
+    if (strcmp(name, "b.ko") == 0) {
+        p->b_started = true;
+        pthread_cond_broadcast(&p->cond);
+    }
+    int r = 0;
+    if (strcmp(name, "a.ko") == 0) {
+        /* a.ko and b.ko have no dependencies: with two workers b.ko starts while a.ko is
+         * still loading. Sequential loading would leave this wait to time out. */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        while (!p->b_started && r == 0)
+            r = pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT ? -ETIMEDOUT : 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return r;
+}
+
+static int index_of(const struct par *p, const char *name)
+{
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->order[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* "<file>: <deps>" lines load in parallel, each after its dependencies. */
+static void test_parallel_with_deps(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *lo = tu_path(dir, "load-order");
+    const char *text = "a.ko:\nb.ko:\nc.ko: a.ko\nd.ko: c.ko b.ko builtin.ko\ne.ko:\n";
+    tu_write(lo, text, strlen(text));
+    struct par p = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct modules_result res;
+    struct evm_err err = {0};
+    assert_int_equal(modules_load_workers(dir, par_load, &p, 2, &res, &err), 0);
+    assert_int_equal(p.n, 5);
+    assert_int_equal(res.loaded, 5);
+    assert_true(index_of(&p, "c.ko") > index_of(&p, "a.ko"));
+    assert_true(index_of(&p, "d.ko") > index_of(&p, "c.ko"));
+    assert_true(index_of(&p, "d.ko") > index_of(&p, "b.ko"));
+    assert_true(p.b_started);
+    tu_rmrf(dir);
+    free(dir);
+    free(lo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_warnings),
         cmocka_unit_test(test_finit_missing_file),
+        cmocka_unit_test(test_parallel_with_deps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -321,11 +321,13 @@ static void test_layout_modules_rootfs(void **state)
     assert_entry(&av, "assets/rootfs.tar.gz", AE_IFREG, 0644);
     assert_file_bytes(&av, "assets/rootfs.tar.gz", f.rootfs);
 
-    /* Dependencies first, each once; the compressed module kept as it is; the built-in
+    /* Dependencies first, each once, each line naming its dependencies (the init loads
+     * independent modules in parallel); the compressed module kept as it is; the built-in
      * module and the modules nobody asked for absent. */
     assert_entry(&av, "modules/load-order", AE_IFREG, 0644);
     assert_string_equal(view_find(&av, "modules/load-order")->data,
-                        "mod_c.ko.xz\nmod-b.ko\nmod_a.ko\nmod_d.ko\n");
+                        "mod_c.ko.xz:\nmod-b.ko: mod_c.ko.xz\nmod_a.ko: mod-b.ko mod_c.ko.xz\n"
+                        "mod_d.ko:\n");
     char *p = tu_path(f.mods, "kernel/c/mod_c.ko.xz");
     assert_file_bytes(&av, "modules/mod_c.ko.xz", p);
     free(p);

@@ -1,6 +1,6 @@
-/* run.c — the agent's run loop (see run.h). One libuv loop drives everything: the VM backend's
+/* agent.c — the agent's run loop (see agent.h). One libuv loop drives everything: the VM backend's
  * callbacks, console lines, port probes, the ready deadline, restart backoff and signals. */
-#include "run.h"
+#include "agent.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -1,9 +1,9 @@
-/* run.h — `ephemerd-vmhost run`: the agent's main job (design §5). Builds the boot initrd,
+/* agent.h — `ephemerd-vmhost run`: the agent's main job (design §5). Builds the boot initrd,
  * starts the VM, follows its console, waits for EPHEMERD_IP and both forwarded ports, reports
  * ready, supervises (restart with capped backoff on an unexpected stop) and stops the VM in
  * order on SIGINT/SIGTERM. */
-#ifndef EVM_RUN_H
-#define EVM_RUN_H
+#ifndef EVM_AGENT_H
+#define EVM_AGENT_H
 
 #include <stdbool.h>
 
