@@ -54,32 +54,32 @@ static int parse_uint(const char *flag, const char *s, unsigned max, unsigned *o
 int cmd_run(int argc, char **argv)
 {
     enum {
-        O_BACKEND = 256,
-        O_KERNEL,
-        O_BASE,
-        O_BINARY,
-        O_COMPRESS,
-        O_READY,
-        O_GRACE,
-        O_DISKTO,
-        O_NODISK,
-        O_NOTCG,
-        O_MAXR
+        OPT_BACKEND = 256,
+        OPT_KERNEL,
+        OPT_BASE,
+        OPT_BINARY,
+        OPT_COMPRESS,
+        OPT_READY,
+        OPT_GRACE,
+        OPT_DISKTO,
+        OPT_NODISK,
+        OPT_NOTCG,
+        OPT_MAXR
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, 'd'},
-        {"backend", required_argument, NULL, O_BACKEND},
+        {"backend", required_argument, NULL, OPT_BACKEND},
         {"once", no_argument, NULL, '1'},
-        {"kernel", required_argument, NULL, O_KERNEL},
-        {"base-initrd", required_argument, NULL, O_BASE},
-        {"binary", required_argument, NULL, O_BINARY},
-        {"compress", required_argument, NULL, O_COMPRESS},
-        {"ready-timeout", required_argument, NULL, O_READY},
-        {"stop-grace", required_argument, NULL, O_GRACE},
-        {"disk-timeout", required_argument, NULL, O_DISKTO},
-        {"no-disk", no_argument, NULL, O_NODISK},
-        {"no-tcg", no_argument, NULL, O_NOTCG},
-        {"max-restarts", required_argument, NULL, O_MAXR},
+        {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"base-initrd", required_argument, NULL, OPT_BASE},
+        {"binary", required_argument, NULL, OPT_BINARY},
+        {"compress", required_argument, NULL, OPT_COMPRESS},
+        {"ready-timeout", required_argument, NULL, OPT_READY},
+        {"stop-grace", required_argument, NULL, OPT_GRACE},
+        {"disk-timeout", required_argument, NULL, OPT_DISKTO},
+        {"no-disk", no_argument, NULL, OPT_NODISK},
+        {"no-tcg", no_argument, NULL, OPT_NOTCG},
+        {"max-restarts", required_argument, NULL, OPT_MAXR},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -93,7 +93,7 @@ int cmd_run(int argc, char **argv)
         case 'd':
             o.data_dir = optarg;
             break;
-        case O_BACKEND:
+        case OPT_BACKEND:
             if (strcmp(optarg, vm_backend_name()) != 0) {
                 fprintf(stderr, "ephemerd-vmhost: --backend %s: this build has only %s\n", optarg,
                         vm_backend_name());
@@ -103,43 +103,43 @@ int cmd_run(int argc, char **argv)
         case '1':
             o.once = true;
             break;
-        case O_KERNEL:
+        case OPT_KERNEL:
             o.kernel = optarg;
             break;
-        case O_BASE:
+        case OPT_BASE:
             o.base_initrd = optarg;
             break;
-        case O_BINARY:
+        case OPT_BINARY:
             o.binary = optarg;
             break;
-        case O_COMPRESS:
+        case OPT_COMPRESS:
             if (compress_parse(optarg, &o.compress) < 0) {
                 fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n",
                         optarg);
                 return EXIT_USAGE;
             }
             break;
-        case O_READY:
+        case OPT_READY:
             if (parse_uint("--ready-timeout", optarg, 86400, &o.ready_timeout_s) < 0 ||
                 o.ready_timeout_s == 0)
                 return EXIT_USAGE;
             break;
-        case O_GRACE:
+        case OPT_GRACE:
             if (parse_uint("--stop-grace", optarg, 3600000, &o.stop_grace_ms) < 0)
                 return EXIT_USAGE;
             break;
-        case O_DISKTO:
+        case OPT_DISKTO:
             if (parse_uint("--disk-timeout", optarg, 3600, &o.disk_timeout) < 0 ||
                 o.disk_timeout == 0)
                 return EXIT_USAGE;
             break;
-        case O_NODISK:
+        case OPT_NODISK:
             o.no_disk = true;
             break;
-        case O_NOTCG:
+        case OPT_NOTCG:
             o.allow_tcg = false;
             break;
-        case O_MAXR:
+        case OPT_MAXR:
             if (parse_uint("--max-restarts", optarg, 1000000, &o.max_restarts) < 0)
                 return EXIT_USAGE;
             break;
