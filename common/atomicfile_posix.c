@@ -81,30 +81,65 @@ int afplat_write(int fd, const void *buf, size_t len, struct evm_err *err)
     return 0;
 }
 
-static int copy_rw(int fd, int src_fd, uint64_t len, struct evm_err *err)
+/* Copies len bytes from src_fd to fd. With in/out NULL the files' own offsets are used and
+ * advanced; otherwise *in and *out are positions, and the file offsets are left alone (so a
+ * background copy can run beside appends to the same file). A kernel copy where the
+ * filesystems allow one, else reads and writes through a bounded buffer. */
+static int copy_range(int fd, int src_fd, uint64_t len, loff_t *in, loff_t *out,
+                      struct evm_err *err)
 {
+    while (len > 0) {
+        size_t want = len < (1u << 30) ? (size_t)len : (1u << 30);
+        ssize_t n = copy_file_range(src_fd, in, fd, out, want, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                      errno == EBADF))
+            break; /* no kernel copy between these files */
+        if (n < 0) {
+            int e = errno;
+            return evm_errf(err, e, "%s", strerror(e));
+        }
+        if (n == 0)
+            return evm_errf(err, ENODATA, "source ended early (file changed while copying?)");
+        len -= (uint64_t)n;
+    }
+    if (len == 0)
+        return 0;
+
     static const size_t chunk = 256 * 1024;
     char *buf = malloc(chunk);
     if (!buf)
         return evm_errf(err, ENOMEM, "out of memory");
     int r = 0;
-    while (len > 0) {
-        size_t want = len < chunk ? (size_t)len : chunk;
-        ssize_t got = read(src_fd, buf, want);
-        if (got < 0) {
-            if (errno == EINTR)
+    while (r == 0 && len > 0) {
+        size_t w = len < chunk ? (size_t)len : chunk;
+        ssize_t got = in ? pread(src_fd, buf, w, *in) : read(src_fd, buf, w);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            int e = got < 0 ? errno : ENODATA;
+            r = evm_errf(err, e, "reading: %s",
+                         got < 0 ? strerror(e)
+                                 : "source ended early (file changed while copying?)");
+            break;
+        }
+        for (ssize_t done = 0; r == 0 && done < got;) {
+            ssize_t put = out ? pwrite(fd, buf + done, (size_t)(got - done), *out + done)
+                              : write(fd, buf + done, (size_t)(got - done));
+            if (put < 0 && errno == EINTR)
                 continue;
-            int e = errno;
-            r = evm_errf(err, e, "reading: %s", strerror(e));
-            break;
+            if (put < 0) {
+                int e = errno;
+                r = evm_errf(err, e, "%s", strerror(e));
+            } else {
+                done += put;
+            }
         }
-        if (got == 0) {
-            r = evm_errf(err, ENODATA, "source ended early (file changed while copying?)");
-            break;
-        }
-        r = afplat_write(fd, buf, (size_t)got, err);
-        if (r < 0)
-            break;
+        if (in)
+            *in += got;
+        if (out)
+            *out += got;
         len -= (uint64_t)got;
     }
     free(buf);
@@ -113,23 +148,7 @@ static int copy_rw(int fd, int src_fd, uint64_t len, struct evm_err *err)
 
 int afplat_copy(int fd, int src_fd, uint64_t len, struct evm_err *err)
 {
-    while (len > 0) {
-        size_t want = len < (1u << 30) ? (size_t)len : (1u << 30);
-        ssize_t n = copy_file_range(src_fd, NULL, fd, NULL, want, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
-                errno == EBADF)
-                return copy_rw(fd, src_fd, len, err);
-            int e = errno;
-            return evm_errf(err, e, "%s", strerror(e));
-        }
-        if (n == 0)
-            return evm_errf(err, ENODATA, "source ended early (file changed while copying?)");
-        len -= (uint64_t)n;
-    }
-    return 0;
+    return copy_range(fd, src_fd, len, NULL, NULL, err);
 }
 
 struct head_job {
@@ -143,56 +162,7 @@ struct head_job {
 static int copy_at(int fd, int src_fd, uint64_t len, struct evm_err *err)
 {
     loff_t in = 0, out = 0;
-    while (len > 0) {
-        size_t want = len < (1u << 30) ? (size_t)len : (1u << 30);
-        ssize_t n = copy_file_range(src_fd, &in, fd, &out, want, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
-                      errno == EBADF)) {
-            /* No kernel copy between these files: positional reads and writes. */
-            static const size_t chunk = 256 * 1024;
-            char *buf = malloc(chunk);
-            if (!buf)
-                return evm_errf(err, ENOMEM, "out of memory");
-            while (len > 0) {
-                size_t w = len < chunk ? (size_t)len : chunk;
-                ssize_t got = pread(src_fd, buf, w, in);
-                if (got < 0 && errno == EINTR)
-                    continue;
-                if (got <= 0) {
-                    int e = got < 0 ? errno : ENODATA;
-                    free(buf);
-                    return evm_errf(err, e, "reading: %s",
-                                    got < 0 ? strerror(e) : "source ended early");
-                }
-                for (ssize_t done = 0; done < got;) {
-                    ssize_t put = pwrite(fd, buf + done, (size_t)(got - done), out + done);
-                    if (put < 0 && errno == EINTR)
-                        continue;
-                    if (put < 0) {
-                        int e = errno;
-                        free(buf);
-                        return evm_errf(err, e, "%s", strerror(e));
-                    }
-                    done += put;
-                }
-                in += got;
-                out += got;
-                len -= (uint64_t)got;
-            }
-            free(buf);
-            return 0;
-        }
-        if (n < 0) {
-            int e = errno;
-            return evm_errf(err, e, "%s", strerror(e));
-        }
-        if (n == 0)
-            return evm_errf(err, ENODATA, "source ended early (file changed while copying?)");
-        len -= (uint64_t)n;
-    }
-    return 0;
+    return copy_range(fd, src_fd, len, &in, &out, err);
 }
 
 static void *head_main(void *arg)
