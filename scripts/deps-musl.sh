@@ -166,42 +166,16 @@ build_nettle() {
 # lib name : Debian source package (order matters: libarchive needs zlib).
 libs=(zlib:zlib libarchive:libarchive nettle:nettle)
 
-one() {
-  local lib=${1%%:*} pkg=${1#*:}
-  local src ver key stampf=$prefix/stamps/$lib t0=$SECONDS
-  src=$(srcdir "$pkg")
-  ver=$(basename "$src")
+deps_key() {
   local recipe
-  recipe=$(declare -f "build_$lib")
+  recipe=$(declare -f "build_$1")
   case $recipe in *cmake_build*) recipe+=$(declare -f cmake_build) ;; esac
-  key="$ver recipe:$(sha256sum <<<"$recipe" | cut -c1-16) musl:$musl_ver cflags:$(sha256sum <<<"$cflags" | cut -c1-8)"
-  if [ -f "$stampf" ] && [ "$(cat "$stampf")" = "$key" ]; then
-    printf 'deps-musl: %-10s cached  %s\n' "$lib" "$ver"
-    return 0
-  fi
-  rm -f "$prefix/.deps-ok"
-  local w=$scratch/$lib log=$logs/musl-$lib.log
-  rm -rf "$w" && mkdir -p "$w"
-  stage=$w/stage
-  # Not in a conditional context, so errexit stays active inside the recipe.
-  local rc=0
-  set +e
-  (set -e; cd "$w" && "build_$lib") >"$log" 2>&1
-  rc=$?
-  set -e
-  if [ "$rc" -ne 0 ]; then
-    echo "deps-musl: $lib ($ver) FAILED; last lines of $log:" >&2
-    tail -n 30 "$log" >&2
-    exit 1
-  fi
-  rm -f "$stampf"
-  cp -a "$stage/." "$prefix/"
-  echo "$key" >"$stampf.tmp" && mv "$stampf.tmp" "$stampf"
-  rm -rf "$w"
-  printf 'deps-musl: %-10s built   %s (%ds)%s\n' "$lib" "$ver" $((SECONDS - t0)) \
-    "$(sed -n 's/^nettle: built with/, nettle asm:/p' "$log")"
+  echo "$2 recipe:$(sha256sum <<<"$recipe" | cut -c1-16) musl:$musl_ver cflags:$(sha256sum <<<"$cflags" | cut -c1-8)"
 }
 
-for l in "${libs[@]}"; do one "$l"; done
+# shellcheck source=scripts/deps-common.sh
+source "$top/scripts/deps-common.sh"
+
+for l in "${libs[@]}"; do deps_one musl "$l"; done
 touch "$prefix/.deps-ok"
 echo "deps-musl: all libraries ready in $prefix"

@@ -186,40 +186,14 @@ build_cmocka() {
 # lib name : Debian source package (order matters: libarchive needs zlib and zstd).
 libs=(zlib:zlib zstd:libzstd libarchive:libarchive libuv:libuv1 nettle:nettle cjson:cjson cmocka:cmocka)
 
-one() {
-  local lib=${1%%:*} pkg=${1#*:}
-  local src ver key stampf=$prefix/stamps/$lib t0=$SECONDS
-  src=$(srcdir "$pkg")
-  ver=$(basename "$src")
-  key="$ver recipe:$(declare -f "build_$lib" cmake_build compile_ar | sha256sum | cut -c1-16) host:$host"
-  if [ -f "$stampf" ] && [ "$(cat "$stampf")" = "$key" ]; then
-    printf 'deps-win: %-10s cached  %s\n' "$lib" "$ver"
-    return 0
-  fi
-  rm -f "$prefix/.deps-ok"
-  local w=$scratch/$lib log=$logs/win-$lib.log
-  rm -rf "$w" && mkdir -p "$w"
-  stage=$w/stage
-  # Not in a conditional context, so errexit stays active inside the recipe.
-  local rc=0
-  set +e
-  (set -e; cd "$w" && "build_$lib") >"$log" 2>&1
-  rc=$?
-  set -e
-  if [ "$rc" -ne 0 ]; then
-    echo "deps-win: $lib ($ver) FAILED; last lines of $log:" >&2
-    tail -n 30 "$log" >&2
-    exit 1
-  fi
-  rm -f "$stampf"
-  cp -a "$stage/." "$prefix/"
-  echo "$key" >"$stampf.tmp" && mv "$stampf.tmp" "$stampf"
-  rm -rf "$w"
-  printf 'deps-win: %-10s built   %s (%ds)%s\n' "$lib" "$ver" $((SECONDS - t0)) \
-    "$(sed -n 's/^nettle: built with/, nettle asm:/p' "$log")"
+deps_key() {
+  echo "$2 recipe:$(declare -f "build_$1" cmake_build compile_ar | sha256sum | cut -c1-16) host:$host"
 }
 
-for l in "${libs[@]}"; do one "$l"; done
+# shellcheck source=scripts/deps-common.sh
+source "$top/scripts/deps-common.sh"
+
+for l in "${libs[@]}"; do deps_one win "$l"; done
 if [ -d "$WINEPREFIX" ]; then "$(dirname "$wine_loader")/wineserver" -w 2>/dev/null || true; fi
 touch "$prefix/.deps-ok"
 echo "deps-win: all libraries ready in $prefix"
