@@ -58,6 +58,7 @@ struct agent {
     bool probe_active;
     int probe_port; /* 0 containerd, 1 dispatch */
     bool probe_got_data;
+    char probe_sink[256];
     uint64_t boot_started; /* uv_now at VM start */
     bool ready, stopping, vm_running, done;
     unsigned failures_in_row;
@@ -299,10 +300,10 @@ static void probe_finish(struct agent *a, bool ok)
 
 static void probe_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
 {
-    (void)h;
-    static char sink[256]; /* read and discarded; only whether bytes arrive matters */
+    struct agent *a = h->data;
     (void)size;
-    *buf = uv_buf_init(sink, sizeof(sink));
+    /* Read and discarded: only whether bytes arrive matters. */
+    *buf = uv_buf_init(a->probe_sink, sizeof(a->probe_sink));
 }
 
 static void probe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
