@@ -6,6 +6,8 @@
 #   3 no host config (stale copy removed)   4 corrupt tail (cached member damaged)
 #   5 no root disk                    6 the daemon exits with code 3
 #   7 a FIFO config and an oversized config
+#   8 supervision: restart with backoff after a failed boot, give up after --max-restarts
+#   9 service mode: ready, `status`, the data-dir lock, orderly stop on SIGTERM
 # Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/e2e-assets.sh's outputs)
 # Every scenario is bounded; no QEMU is left behind (checked at the end).
 set -uo pipefail
@@ -190,6 +192,49 @@ s7_bad_configs() {
   return $ok
 }
 
+s8_restart_backoff() {
+  write_config false "[standin]
+exit_after_ms = 0
+exit_code = 3"
+  : > "$data/vm/linux/console.log"
+  local rc=0
+  timeout -k 10 "$timeout_s" "$vmhost" run --data-dir "$data" --max-restarts 1 > "$log/s8.out" 2>&1 || rc=$?
+  local o=$log/s8.out ok=0
+  check "gave up with a failure exit (got $rc)" test "$rc" -eq 1 || ok=1
+  check "restart logged at WARN with backoff" grep -q 'warning: restarting the VM in 1000 ms (restart 1)' "$o" || ok=1
+  check "the reason logged at WARN" grep -q 'warning: VM failed to become ready: the guest daemon exited with status 3' "$o" || ok=1
+  check "gave up after two boots" has "giving up after 2 failed boots in a row" "$o" || ok=1
+  check "status says failed, 1 restart" grep -q '"restarts":	1' "$data/status.json" || ok=1
+  "$vmhost" status --data-dir "$data" > "$log/s8.status" 2>&1
+  check "status exits 1 when not ready" test $? -eq 1 || ok=1
+  check "status names the reason" has "last error: the guest daemon exited with status 3" "$log/s8.status" || ok=1
+  return $ok
+}
+
+s9_service_stop() {
+  write_config false ""
+  : > "$data/vm/linux/console.log"
+  "$vmhost" run --data-dir "$data" > "$log/s9.out" 2>&1 &
+  local pid=$! ok=0 i
+  for i in $(seq 1 600); do grep -q 'vm ready in' "$log/s9.out" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  check "ready in service mode" has "vm ready in" "$log/s9.out" || { kill -9 "$pid"; wait "$pid"; return 1; }
+  "$vmhost" status --data-dir "$data" > "$log/s9.status" 2>&1
+  check "status exits 0 while ready" test $? -eq 0 || ok=1
+  check "status shows the forwarded port" grep -q 'containerd: 127.0.0.1:' "$log/s9.status" || ok=1
+  if "$vmhost" run --data-dir "$data" --once > "$log/s9-second.out" 2>&1; then ok=1; fi
+  check "a second agent on the data dir is refused" has "another ephemerd-vmhost is running on $data" "$log/s9-second.out" || ok=1
+  kill -TERM "$pid"
+  local rc=0
+  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; say "    agent did not stop within 60 s"; ok=1; fi
+  wait "$pid" || rc=$?
+  cp "$data/vm/linux/console.log" "$log/s9.console"
+  check "SIGTERM: exit 0 (got $rc)" test "$rc" -eq 0 || ok=1
+  check "the daemon was stopped in order" has "STANDIN exiting on SIGTERM" "$log/s9.console" || ok=1
+  check "status says stopped" grep -q '"state":	"stopped"' "$data/status.json" || ok=1
+  return $ok
+}
+
 say "e2e: kernel $KERNEL_VERSION"
 scenario "1 first boot on a blank disk" s1_first_boot
 grep -ho 'VM started ([^)]*)' "$log/s1.out" 2>/dev/null | head -n 1 | sed 's/^/e2e: /'
@@ -199,6 +244,8 @@ scenario "4 corrupt tail" s4_corrupt_tail
 scenario "5 no root disk" s5_no_disk
 scenario "6 daemon exits with 3" s6_daemon_exit
 scenario "7 FIFO and oversized config" s7_bad_configs
+scenario "8 restart with backoff, then give up" s8_restart_backoff
+scenario "9 service mode: ready, status, lock, SIGTERM" s9_service_stop
 
 if pgrep -f "qemu-system-x86_64.*$data" >/dev/null; then
   say "  FAIL  stray QEMU left behind"; pkill -9 -f "qemu-system-x86_64.*$data"; failed=$((failed + 1))
