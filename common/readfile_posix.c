@@ -62,41 +62,6 @@ int open_regular_file(const char *path, int *fd, uint64_t *size, struct evm_err 
     return 0;
 }
 
-int read_regular_file(const char *path, size_t max, char **buf, size_t *len, struct evm_err *err)
-{
-    int fd;
-    uint64_t size;
-    int r = open_regular_file(path, &fd, &size, err);
-    if (r < 0)
-        return r;
-    if (size > max) {
-        close(fd);
-        return evm_errf(err, EFBIG, "%s: %llu bytes, larger than the %zu-byte limit", path,
-                        (unsigned long long)size, max);
-    }
-    /* Read up to max+1 bytes whatever fstat said: the file may grow while we read. */
-    char *b = malloc(max + 2);
-    if (!b) {
-        close(fd);
-        return evm_errf(err, ENOMEM, "out of memory");
-    }
-    size_t got;
-    r = read_full(fd, b, max + 1, &got, err, path);
-    close(fd);
-    if (r < 0) {
-        free(b);
-        return r;
-    }
-    if (got > max) {
-        free(b);
-        return evm_errf(err, EFBIG, "%s: larger than the %zu-byte limit", path, max);
-    }
-    b[got] = '\0';
-    *buf = b;
-    *len = got;
-    return 0;
-}
-
 int write_all(int fd, const void *buf, size_t len, struct evm_err *err, const char *what)
 {
     const char *p = buf;

@@ -121,42 +121,6 @@ int open_regular_file(const char *path, int *fd, uint64_t *size, struct evm_err 
     return 0;
 }
 
-int read_regular_file(const char *path, size_t max, char **buf, size_t *len, struct evm_err *err)
-{
-    int fd;
-    uint64_t size;
-    int r = open_regular_file(path, &fd, &size, err);
-    if (r < 0)
-        return r;
-    if (size > max) {
-        _close(fd);
-        return evm_errf(err, EFBIG, "%s: %llu bytes, larger than the %llu-byte limit", path,
-                        (unsigned long long)size, (unsigned long long)max);
-    }
-    /* Read up to max+1 bytes whatever the size said: the file may grow while we read. */
-    char *b = malloc(max + 2);
-    if (!b) {
-        _close(fd);
-        return evm_errf(err, ENOMEM, "out of memory");
-    }
-    size_t got;
-    r = read_full(fd, b, max + 1, &got, err, path);
-    _close(fd);
-    if (r < 0) {
-        free(b);
-        return r;
-    }
-    if (got > max) {
-        free(b);
-        return evm_errf(err, EFBIG, "%s: larger than the %llu-byte limit", path,
-                        (unsigned long long)max);
-    }
-    b[got] = '\0';
-    *buf = b;
-    *len = got;
-    return 0;
-}
-
 int write_all(int fd, const void *buf, size_t len, struct evm_err *err, const char *what)
 {
     const char *p = buf;
