@@ -1,20 +1,37 @@
-# Makefile — ephemerd-vm: host agent (native and Windows), tests, fuzzers, benchmarks.
+# Makefile — ephemerd-vm: the host agent (native and Windows), the guest's PID 1 (static
+# musl), their tests, fuzzers and benchmarks.
 #
-#   make            native ephemerd-vmhost            (build/native/ephemerd-vmhost)
-#   make test       everything that runs here: unit tests under ASan+UBSan, the Windows
-#                   build's unit tests under wine, bounded fuzz runs (installs what it needs)
-#   make check      unit tests under ASan+UBSan
-#   make fuzz       longer libFuzzer runs
-#   make demo       the main job: build a boot initrd from sample inputs and inspect it
-#   make bench      benchmarks (figures only)
-#   make windows    build/win/ephemerd-vmhost.exe
-#   make guest      build/musl/ephemerd-init: the guest's PID 1, static musl, size-checked
-#                   (libraries from scripts/deps-musl.sh)
-#   make setup      install build dependencies (apt) — run by the targets that need them
+#   make             build/native/ephemerd-vmhost, the host agent for this machine
+#   make demo        the main job: boot the VM for real under QEMU from a sample data dir
+#                    (docs/config.sample.toml), wait until it is ready, stop it in order
+#                    and show what the guest reported about the staged config
+#   make test        everything CI runs: unit tests under ASan+UBSan, the layer check, the
+#                    Windows build's unit tests under wine, bounded fuzz runs, the static
+#                    guest build and the end-to-end boots under QEMU
+#   make check       unit tests (host, guest, common) under ASan+UBSan
+#   make unit        the same tests without sanitizers
+#   make layer-check the host binary holds no guest code and the guest binary no host code
+#   make e2e         end-to-end boots of a real kernel under QEMU (test/e2e/e2e.sh)
+#   make fuzz        longer libFuzzer runs (make fuzz-smoke: 10 s each, part of make test)
+#   make bench       initrd-builder and boot benchmarks (figures only)
+#   make windows     build/win/ephemerd-vmhost.exe (make test-windows: its tests under wine)
+#   make guest       build/musl/ephemerd-init: the guest's PID 1, static musl, size-checked
+#   make fresh-check scripts/fresh-machine.sh: the README's two commands in a new Debian 12
+#                    root (slow; not part of make test)
+#   make setup       install the Debian packages (run by every target that needs them)
+#   make format      clang-format the tree
 #   make clean
 #
-# Warnings are errors everywhere. Dependencies: see scripts/setup.sh (Debian packages)
-# and scripts/deps-win.sh (cross-built from Debian source packages, cached).
+# Every target installs what it needs first: Debian packages (scripts/setup.sh), libraries
+# cross-built from Debian source packages (scripts/deps/), the test kernel
+# (scripts/test/test-kernel.sh). Nothing here reads the machine's state when the Makefile is
+# parsed: pkg-config runs when the first compile needs it, after setup.
+#
+# Layers are static libraries, each compiled with only the include paths it may use:
+#   libcommon.a  common/         sees common/
+#   libhost.a    host/*/         sees common/ and host/
+#   libguest.a   guest/          sees common/ and guest/
+# Tests link the library they test (and libcommon.a) plus test/lib. Warnings are errors.
 
 BUILD    ?= build
 DEPS_DIR ?= $(BUILD)/deps
@@ -25,13 +42,13 @@ export DEPS_DIR
 CC       ?= cc
 WIN_CC   ?= x86_64-w64-mingw32-gcc
 FUZZ_CC  ?= clang
+MUSL_CC  ?= musl-gcc
 PKGS     := libarchive libuv nettle libzstd zlib libcjson
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wpointer-arith -Wundef
 CSTD     := -std=c11
 OPT      ?= -O2 -g
-INCS     := -Icommon -Ihost -Iguest -Itest/unit -I$(DEPS_DIR)/inih
 
 # inih is compiled from the pristine upstream ini.c with the same options on every target.
 # Lines up to the config size limit are accepted; the TOML layer handles comments.
@@ -42,53 +59,114 @@ INIH_DEFS := -DINI_HANDLER_LINENO=1 -DINI_USE_STACK=0 -DINI_ALLOW_REALLOC=1 \
              -DINI_ALLOW_NO_VALUE=0
 INIH_SRC  := $(DEPS_DIR)/inih/ini.c
 
-NATIVE_CFLAGS := $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -pthread $(INCS) $(INIH_DEFS) \
-                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-NATIVE_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
-SAN_FLAGS     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# ---- the layers' include paths ---------------------------------------------------------
+# Chosen by the source's folder: a file can include only the headers of its own layer and
+# of common/. Tests also see test/lib.
+layer_incs = $(strip \
+  $(if $(filter common/% test/common/% test/fuzz/common/%,$1),-Icommon) \
+  $(if $(filter host/% test/host/% test/fuzz/host/% bench/%,$1),-Icommon -Ihost -I$(DEPS_DIR)/inih) \
+  $(if $(filter guest/% test/guest/% test/fuzz/guest/%,$1),-Icommon -Iguest) \
+  $(if $(filter test/%,$1),-Itest/lib $(if $(filter test/lib/%,$1),-Icommon)))
+
+# pkg-config's flags, computed once, when a recipe first needs them: by then the recipe's
+# prerequisites (setup) have installed the -dev packages. A plain := here would run
+# pkg-config when the Makefile is parsed, before setup, on a fresh machine.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkg,--libs))$(PKG_LIBS)
+pkg = $(if $(shell pkg-config --exists $(PKGS) && echo ok),$(shell pkg-config $1 $(PKGS)), \
+        $(error pkg-config cannot find some of $(PKGS): run scripts/setup.sh))
+
+NATIVE_CFLAGS = $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -pthread $(INIH_DEFS) $(PKG_CFLAGS)
+NATIVE_LIBS   = $(PKG_LIBS) -pthread
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
 
 WIN_PREFIX := $(DEPS_DIR)/x86_64-w64-mingw32
-WIN_CFLAGS := $(CSTD) $(OPT) $(WARN) $(INCS) $(INIH_DEFS) -I$(WIN_PREFIX)/include \
+WIN_CFLAGS := $(CSTD) $(OPT) $(WARN) $(INIH_DEFS) -I$(WIN_PREFIX)/include \
               -DLIBARCHIVE_STATIC -DCJSON_HIDE_SYMBOLS -D_WIN32_WINNT=0x0A00 \
               -DWIN32_LEAN_AND_MEAN -D__USE_MINGW_ANSI_STDIO=1
 WIN_LIBS   := -static -L$(WIN_PREFIX)/lib -larchive -lzstd -lz -lnettle -luv -lcjson \
               -lbcrypt -lws2_32 -liphlpapi -luserenv -ldbghelp -lole32 -lshell32 -ladvapi32
 
-# Sources. Platform code is chosen by file name: *_posix.c natively, *_win.c for Windows.
-COMMON_SRC := $(wildcard common/*.c)
-HOST_SRC   := $(filter-out host/main.c,$(wildcard host/*.c))
-GUEST_SRC  := $(filter-out guest/main.c,$(wildcard guest/*.c))
-LIB_SRC    := $(COMMON_SRC) $(HOST_SRC)
-# Guest code is Linux-only: linked into the native test binaries, never into Windows ones.
-POSIX_SRC  := $(filter-out %_win.c,$(LIB_SRC)) $(GUEST_SRC)
-WINLIB_SRC := $(filter-out %_posix.c,$(LIB_SRC))
+MUSL_PREFIX  := $(DEPS_DIR)/musl
+MUSL_CFLAGS  := $(CSTD) -Os -g $(WARN) -D_GNU_SOURCE -I$(MUSL_PREFIX)/include \
+                -isystem $(MUSL_PREFIX)/kinclude -ffunction-sections -fdata-sections
+MUSL_LDFLAGS := -static -Wl,--gc-sections
+MUSL_LIBS    := -L$(MUSL_PREFIX)/lib -larchive -lnettle -lz
 
-UNIT_TESTS     := $(wildcard test/unit/test_*.c)
-GUEST_TESTS    := $(wildcard test/guest/test_*.c)
-UNIT_SUPPORT   := $(wildcard test/unit/testutil*.c)
-WIN_TESTS      := $(filter-out %_posix.c,$(UNIT_TESTS))
-FUZZ_TARGETS   := $(wildcard test/fuzz/fuzz_*.c)
+# ---- sources ---------------------------------------------------------------------------
+# Platform code is chosen by file name: *_posix.c natively, *_win.c for Windows.
+posix = $(filter-out %_win.c,$1)
+win   = $(filter-out %_posix.c,$1)
+
+COMMON_SRC := $(wildcard common/*.c)
+HOST_SRC   := $(filter-out host/cli/main.c,$(wildcard host/*/*.c))
+GUEST_SRC  := $(filter-out guest/main.c,$(wildcard guest/*.c))
+TLIB_SRC   := $(wildcard test/lib/*.c)
+HOST_MAIN  := host/cli/main.c
+GUEST_MAIN := guest/main.c
+
+# Unit tests by layer; *_posix.c tests run natively only, and only common and host tests
+# have a Windows build (guest code is Linux-only).
+T_COMMON := $(wildcard test/common/test_*.c)
+T_HOST   := $(wildcard test/host/*/test_*.c)
+T_GUEST  := $(wildcard test/guest/test_*.c)
+FUZZ_SRC := $(wildcard test/fuzz/*/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/$(1)/%.o,$(2))
+tname = $(basename $(notdir $1))
 
-NATIVE_OBJ := $(call obj,native,$(POSIX_SRC)) $(BUILD)/native/inih.o
-ASAN_OBJ   := $(call obj,asan,$(POSIX_SRC)) $(BUILD)/asan/inih.o
-FUZZ_OBJ   := $(call obj,fuzz,$(POSIX_SRC)) $(BUILD)/fuzz/inih.o
-WIN_OBJ    := $(call obj,win,$(WINLIB_SRC)) $(BUILD)/win/inih.o
+# ---- per-variant objects and libraries ------------------------------------------------
+# $(call libs,VARIANT) defines $(BUILD)/VARIANT/lib{common,host,guest,test}.a.
+define variant_libs
+$(BUILD)/$(1)/libcommon.a: $(call obj,$(1),$(call $(2),$(COMMON_SRC)))
+$(BUILD)/$(1)/libhost.a: $(call obj,$(1),$(call $(2),$(HOST_SRC))) $(BUILD)/$(1)/inih.o
+$(BUILD)/$(1)/libguest.a: $(call obj,$(1),$(GUEST_SRC))
+$(BUILD)/$(1)/libtest.a: $(call obj,$(1),$(call $(2),$(TLIB_SRC)))
+endef
+$(eval $(call variant_libs,native,posix))
+$(eval $(call variant_libs,asan,posix))
+$(eval $(call variant_libs,fuzz,posix))
+$(eval $(call variant_libs,win,win))
+$(BUILD)/musl/libcommon.a: $(call obj,musl,$(call posix,$(COMMON_SRC)))
+$(BUILD)/musl/libguest.a: $(call obj,musl,$(GUEST_SRC))
 
-NATIVE_BIN := $(BUILD)/native/ephemerd-vmhost
-WIN_BIN    := $(BUILD)/win/ephemerd-vmhost.exe
-ASAN_TESTS := $(patsubst test/unit/%.c,$(BUILD)/asan/test/%,$(filter-out $(UNIT_SUPPORT),$(UNIT_TESTS))) \
-              $(patsubst test/guest/%.c,$(BUILD)/asan/gtest/%,$(GUEST_TESTS))
-NATIVE_TESTS := $(patsubst test/unit/%.c,$(BUILD)/native/test/%,$(filter-out $(UNIT_SUPPORT),$(UNIT_TESTS))) \
-              $(patsubst test/guest/%.c,$(BUILD)/native/gtest/%,$(GUEST_TESTS))
+%.a:
+	@mkdir -p $(@D)
+	@echo "  AR $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Which library a test under test/<layer>/ links, besides libcommon.a.
+layer_lib = $(strip $(if $(filter test/host/% test/fuzz/host/%,$1),libhost.a) \
+                    $(if $(filter test/guest/% test/fuzz/guest/%,$1),libguest.a))
+
+NATIVE_BIN  := $(BUILD)/native/ephemerd-vmhost
 NATIVE_INIT := $(BUILD)/native/ephemerd-init
+ASAN_BIN    := $(BUILD)/asan/ephemerd-vmhost
 ASAN_INIT   := $(BUILD)/asan/ephemerd-init
-WIN_TEST_BINS := $(patsubst test/unit/%.c,$(BUILD)/win/test/%.exe,$(filter-out $(UNIT_SUPPORT),$(WIN_TESTS)))
-FUZZ_BINS  := $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
-NATIVE_SUPPORT_OBJ := $(call obj,native,$(filter-out %_win.c,$(UNIT_SUPPORT)))
-ASAN_SUPPORT_OBJ := $(call obj,asan,$(filter-out %_win.c,$(UNIT_SUPPORT)))
-WIN_SUPPORT_OBJ := $(call obj,win,$(filter-out %_posix.c,$(UNIT_SUPPORT)))
+WIN_BIN     := $(BUILD)/win/ephemerd-vmhost.exe
+MUSL_INIT   := $(BUILD)/musl/ephemerd-init
+
+# Test binaries: $(BUILD)/VARIANT/tests/<name>, one per test source (objects are under
+# $(BUILD)/VARIANT/test/…, mirroring the sources).
+UNIT_SRC       := $(T_COMMON) $(T_HOST) $(T_GUEST)
+test_bins       = $(foreach t,$(2),$(BUILD)/$(1)/tests/$(call tname,$t)$(3))
+NATIVE_TESTS   := $(call test_bins,native,$(UNIT_SRC))
+ASAN_TESTS     := $(call test_bins,asan,$(UNIT_SRC))
+WIN_TEST_SRC   := $(call win,$(T_COMMON) $(T_HOST))
+WIN_TEST_BINS  := $(call test_bins,win,$(WIN_TEST_SRC),.exe)
+FUZZ_BINS      := $(foreach t,$(FUZZ_SRC),$(BUILD)/fuzz/$(call tname,$t))
+
+# One link rule per test: its object, test/lib, its layer's library, libcommon.a.
+define test_rule
+$(BUILD)/$(1)/tests/$(call tname,$(2))$(3): $(call obj,$(1),$(2)) $(BUILD)/$(1)/libtest.a \
+    $(addprefix $(BUILD)/$(1)/,$(call layer_lib,$(2))) $(BUILD)/$(1)/libcommon.a
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call test_rule,native,$t)))
+$(foreach t,$(UNIT_SRC),$(eval $(call test_rule,asan,$t)))
+$(foreach t,$(WIN_TEST_SRC),$(eval $(call test_rule,win,$t,.exe)))
+$(foreach t,$(FUZZ_SRC),$(eval $(BUILD)/fuzz/$(call tname,$t): $(call obj,fuzz,$t) \
+    $(addprefix $(BUILD)/fuzz/,$(call layer_lib,$t)) $(BUILD)/fuzz/libcommon.a))
 
 # Quiet by default; `make V=1` shows full command lines.
 ifeq ($(V),1)
@@ -99,9 +177,10 @@ endif
 
 SETUP_STAMP := $(BUILD)/.setup-ok
 WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
+MUSL_STAMP  := $(MUSL_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
-        guest guest-size clean-guest kernel e2e e2e-assets bench-boot
+        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check fresh-check
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -113,118 +192,101 @@ $(SETUP_STAMP): scripts/setup.sh
 	@mkdir -p $(@D) && touch $@
 
 $(INIH_SRC): | $(SETUP_STAMP)
-	scripts/deps-inih.sh
+	scripts/deps/inih.sh
 
-$(WIN_STAMP): scripts/deps-win.sh scripts/debsrc.sh | $(SETUP_STAMP)
-	scripts/deps-win.sh
+$(WIN_STAMP): scripts/deps/win.sh scripts/deps/common.sh scripts/deps/debsrc.sh | $(SETUP_STAMP)
+	scripts/deps/win.sh
+
+$(MUSL_STAMP): scripts/deps/musl.sh scripts/deps/common.sh scripts/deps/debsrc.sh | $(SETUP_STAMP)
+	scripts/deps/musl.sh
 
 # ---- native ---------------------------------------------------------------------------
 $(BUILD)/native/%.o: %.c | $(SETUP_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  CC $@"
-	$(Q)$(CC) $(NATIVE_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(NATIVE_CFLAGS) $(call layer_incs,$<) -MMD -MP -c $< -o $@
 $(BUILD)/native/inih.o: $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  CC $@"
 	$(Q)$(CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
-$(BUILD)/native/gtest/%: $(BUILD)/native/test/guest/%.o $(NATIVE_OBJ) $(NATIVE_SUPPORT_OBJ)
-	@mkdir -p $(@D)
-	@echo "  LD $@"
-	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS) -lcmocka
-$(NATIVE_INIT): $(BUILD)/native/guest/main.o $(NATIVE_OBJ)
+$(NATIVE_BIN): $(call obj,native,$(HOST_MAIN)) $(BUILD)/native/libhost.a $(BUILD)/native/libcommon.a
 	@echo "  LD $@"
 	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS)
-$(NATIVE_BIN): $(BUILD)/native/host/main.o $(NATIVE_OBJ)
-	@echo "  CC $@"
+$(NATIVE_INIT): $(call obj,native,$(GUEST_MAIN)) $(BUILD)/native/libguest.a $(BUILD)/native/libcommon.a
+	@echo "  LD $@"
 	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS)
-$(BUILD)/native/test/%: $(BUILD)/native/test/unit/%.o $(NATIVE_OBJ) $(NATIVE_SUPPORT_OBJ)
+$(BUILD)/native/tests/%:
 	@mkdir -p $(@D)
-	@echo "  CC $@"
+	@echo "  LD $@"
 	$(Q)$(CC) -o $@ $^ $(NATIVE_LIBS) -lcmocka
 
 # ---- ASan + UBSan ---------------------------------------------------------------------
 $(BUILD)/asan/%.o: %.c | $(SETUP_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  CC $@"
-	$(Q)$(CC) $(NATIVE_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(NATIVE_CFLAGS) $(SAN_FLAGS) $(call layer_incs,$<) -MMD -MP -c $< -o $@
 $(BUILD)/asan/inih.o: $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  CC $@"
 	$(Q)$(CC) $(CSTD) $(OPT) $(INIH_DEFS) $(SAN_FLAGS) -c $< -o $@
-$(BUILD)/asan/test/%: $(BUILD)/asan/test/unit/%.o $(ASAN_OBJ) $(ASAN_SUPPORT_OBJ)
-	@mkdir -p $(@D)
-	@echo "  CC $@"
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS) -lcmocka
-$(BUILD)/asan/gtest/%: $(BUILD)/asan/test/guest/%.o $(ASAN_OBJ) $(ASAN_SUPPORT_OBJ)
+$(ASAN_BIN): $(call obj,asan,$(HOST_MAIN)) $(BUILD)/asan/libhost.a $(BUILD)/asan/libcommon.a
+	@echo "  LD $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
+$(ASAN_INIT): $(call obj,asan,$(GUEST_MAIN)) $(BUILD)/asan/libguest.a $(BUILD)/asan/libcommon.a
+	@echo "  LD $@"
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
+$(BUILD)/asan/tests/%:
 	@mkdir -p $(@D)
 	@echo "  LD $@"
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS) -lcmocka
-$(ASAN_INIT): $(BUILD)/asan/guest/main.o $(ASAN_OBJ)
-	@echo "  LD $@"
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
-$(BUILD)/asan/ephemerd-vmhost: $(BUILD)/asan/host/main.o $(ASAN_OBJ)
-	@echo "  CC $@"
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(NATIVE_LIBS)
 
 # ---- fuzz (clang libFuzzer) -----------------------------------------------------------
-FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
 $(BUILD)/fuzz/%.o: %.c | $(SETUP_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  FUZZCC $@"
-	$(Q)$(FUZZ_CC) $(filter-out -O2 -g,$(NATIVE_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
+	$(Q)$(FUZZ_CC) $(filter-out -O2 -g,$(NATIVE_CFLAGS)) $(FUZZ_FLAGS) $(call layer_incs,$<) \
+	  -c $< -o $@
 $(BUILD)/fuzz/inih.o: $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  FUZZCC $@"
 	$(Q)$(FUZZ_CC) $(CSTD) $(INIH_DEFS) $(FUZZ_FLAGS) -c $< -o $@
-$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/test/fuzz/fuzz_%.o $(FUZZ_OBJ)
-	@echo "  FUZZCC $@"
+$(BUILD)/fuzz/fuzz_%:
+	@echo "  FUZZLD $@"
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(NATIVE_LIBS)
 
 # ---- Windows (mingw-w64) --------------------------------------------------------------
 $(BUILD)/win/%.o: %.c | $(WIN_STAMP) $(INIH_SRC)
 	@mkdir -p $(@D)
 	@echo "  WINCC $@"
-	$(Q)$(WIN_CC) $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(WIN_CC) $(WIN_CFLAGS) $(call layer_incs,$<) -MMD -MP -c $< -o $@
 $(BUILD)/win/inih.o: $(INIH_SRC) | $(WIN_STAMP)
 	@mkdir -p $(@D)
 	@echo "  WINCC $@"
 	$(Q)$(WIN_CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
-$(WIN_BIN): $(BUILD)/win/host/main.o $(WIN_OBJ)
-	@echo "  WINCC $@"
+$(WIN_BIN): $(call obj,win,$(HOST_MAIN)) $(BUILD)/win/libhost.a $(BUILD)/win/libcommon.a
+	@echo "  WINLD $@"
 	$(Q)$(WIN_CC) -o $@ $^ $(WIN_LIBS)
-$(BUILD)/win/test/%.exe: $(BUILD)/win/test/unit/%.o $(WIN_OBJ) $(WIN_SUPPORT_OBJ)
+$(BUILD)/win/tests/%.exe:
 	@mkdir -p $(@D)
-	@echo "  WINCC $@"
+	@echo "  WINLD $@"
 	$(Q)$(WIN_CC) -o $@ $^ -lcmocka $(WIN_LIBS)
 
 windows: $(WIN_BIN)
 
 # ---- guest (musl, static) -------------------------------------------------------------
-# ephemerd-init, the guest's PID 1: guest/*.c and the POSIX common/*.c (never host/),
+# ephemerd-init, the guest's PID 1: libguest.a and the POSIX libcommon.a (never host/),
 # compiled with musl-gcc -Os, linked static with --gc-sections against the libraries
-# scripts/deps-musl.sh builds, then stripped. The unstripped binary is kept beside it.
-MUSL_CC      ?= musl-gcc
-MUSL_PREFIX  := $(DEPS_DIR)/musl
-MUSL_STAMP   := $(MUSL_PREFIX)/.deps-ok
-MUSL_SRC     := $(wildcard guest/*.c) $(filter-out %_win.c,$(COMMON_SRC))
-MUSL_OBJ     := $(call obj,musl,$(MUSL_SRC))
-MUSL_CFLAGS  := $(CSTD) -Os -g $(WARN) -D_GNU_SOURCE -Icommon -Iguest -I$(MUSL_PREFIX)/include \
-                -isystem $(MUSL_PREFIX)/kinclude -ffunction-sections -fdata-sections
-MUSL_LDFLAGS := -static -Wl,--gc-sections
-MUSL_LIBS    := -L$(MUSL_PREFIX)/lib -larchive -lnettle -lz
-MUSL_INIT    := $(BUILD)/musl/ephemerd-init
+# scripts/deps/musl.sh builds, then stripped. The unstripped binary is kept beside it.
 GUEST_MAX_BYTES := 1048576
-
-$(MUSL_STAMP): scripts/deps-musl.sh scripts/debsrc.sh | $(SETUP_STAMP)
-	scripts/deps-musl.sh
 
 $(BUILD)/musl/%.o: %.c | $(MUSL_STAMP)
 	@mkdir -p $(@D)
 	@echo "  MUSLCC $@"
-	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c $< -o $@
-$(MUSL_INIT).debug: $(MUSL_OBJ) $(MUSL_STAMP)
+	$(Q)$(MUSL_CC) $(MUSL_CFLAGS) $(call layer_incs,$<) -MMD -MP -c $< -o $@
+$(MUSL_INIT).debug: $(call obj,musl,$(GUEST_MAIN)) $(BUILD)/musl/libguest.a \
+                    $(BUILD)/musl/libcommon.a $(MUSL_STAMP)
 	@echo "  MUSLLD $@"
-	$(Q)$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(filter %.o,$^) $(MUSL_LIBS)
+	$(Q)$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(MUSL_LIBS)
 $(MUSL_INIT): $(MUSL_INIT).debug
 	@echo "  STRIP $@"
 	$(Q)strip --strip-all -R .comment -o $@ $<
@@ -246,46 +308,55 @@ guest-size: $(MUSL_INIT)
 clean-guest:
 	rm -rf $(BUILD)/musl
 
--include $(wildcard $(BUILD)/musl/guest/*.d $(BUILD)/musl/common/*.d)
-
 # ---- running --------------------------------------------------------------------------
-unit: $(NATIVE_TESTS) $(NATIVE_BIN) $(if $(wildcard guest/main.c),$(NATIVE_INIT))
-	$(TEST_KERNEL_ENV); EVM_VMHOST=$(NATIVE_BIN) EVM_INIT=$(NATIVE_INIT) \
-	  scripts/run-tests.sh native $(NATIVE_TESTS)
-
 # Tests that boot a real kernel take it from the test-kernel cache when it is there
 # (`make kernel`, run by `make test`); without it they skip and say so.
 KERNEL_ENV := $(BUILD)/kernel/current.env
 TEST_KERNEL_ENV = if [ -f $(KERNEL_ENV) ]; then . ./$(KERNEL_ENV); \
                     export EVM_TEST_KERNEL="$$VMLINUX" EVM_TEST_MODULES="$$MODULES_DIR"; fi
-check: $(ASAN_TESTS) $(BUILD)/asan/ephemerd-vmhost $(if $(wildcard guest/main.c),$(ASAN_INIT))
-	$(TEST_KERNEL_ENV); EVM_VMHOST=$(BUILD)/asan/ephemerd-vmhost EVM_INIT=$(ASAN_INIT) \
-	  scripts/run-tests.sh asan $(ASAN_TESTS)
+
+unit: $(NATIVE_TESTS) $(NATIVE_BIN) $(NATIVE_INIT)
+	$(TEST_KERNEL_ENV); EVM_VMHOST=$(NATIVE_BIN) EVM_INIT=$(NATIVE_INIT) \
+	  scripts/test/run-tests.sh native $(NATIVE_TESTS)
+
+check: $(ASAN_TESTS) $(ASAN_BIN) $(ASAN_INIT)
+	$(TEST_KERNEL_ENV); EVM_VMHOST=$(ASAN_BIN) EVM_INIT=$(ASAN_INIT) \
+	  scripts/test/run-tests.sh asan $(ASAN_TESTS)
+
+# The symbol boundary between the layers, on every binary that exists to be checked.
+# Each entry: BINARY:ITS_OWN_LIBRARY:A_LIBRARY_IT_MUST_NOT_CONTAIN.
+NL := $(BUILD)/native
+LAYER_BINS := $(NATIVE_BIN):$(NL)/libhost.a:$(NL)/libguest.a \
+              $(NATIVE_INIT):$(NL)/libguest.a:$(NL)/libhost.a \
+              $(MUSL_INIT).debug:$(NL)/libguest.a:$(NL)/libhost.a
+layer-check: $(NATIVE_BIN) $(NATIVE_INIT) $(BUILD)/native/libhost.a $(BUILD)/native/libguest.a \
+             $(MUSL_INIT)
+	scripts/test/check-layers.sh $(LAYER_BINS)
 
 kernel:
-	BUILD=$(BUILD) scripts/test-kernel.sh
+	BUILD=$(BUILD) scripts/test/test-kernel.sh
 
 # Everything a real boot needs: kernel, guest init, stand-in daemon, rootfs, base initrd.
 e2e-assets: $(NATIVE_BIN) guest
-	BUILD=$(BUILD) scripts/e2e-assets.sh $(NATIVE_BIN) $(MUSL_INIT)
+	BUILD=$(BUILD) scripts/test/e2e-assets.sh $(NATIVE_BIN) $(MUSL_INIT)
 
 e2e: e2e-assets
 	BUILD=$(BUILD) test/e2e/e2e.sh $(NATIVE_BIN)
 
 test-windows: $(WIN_TEST_BINS) $(WIN_BIN)
-	scripts/run-tests.sh wine $(WIN_TEST_BINS)
+	scripts/test/run-tests.sh wine $(WIN_TEST_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
-	scripts/fuzz.sh 10 $(FUZZ_BINS)
+	scripts/test/fuzz.sh 10 $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
-	scripts/fuzz.sh 120 $(FUZZ_BINS)
+	scripts/test/fuzz.sh 120 $(FUZZ_BINS)
 
-test: e2e-assets check test-windows fuzz-smoke e2e
+test: e2e-assets check layer-check test-windows fuzz-smoke e2e
 	@echo "make test: all suites passed"
 
 demo: e2e-assets
-	BUILD=$(BUILD) scripts/demo.sh $(NATIVE_BIN)
+	BUILD=$(BUILD) scripts/demo/demo.sh $(NATIVE_BIN)
 
 bench: $(NATIVE_BIN) e2e-assets
 	bench/run.sh $(NATIVE_BIN)
@@ -294,10 +365,14 @@ bench: $(NATIVE_BIN) e2e-assets
 bench-boot: e2e-assets
 	BUILD=$(BUILD) bench/boot.sh $(NATIVE_BIN)
 
+fresh-check:
+	scripts/fresh-machine.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean: clean-guest
 	rm -rf $(BUILD)/native $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/win $(BUILD)/bench
 
--include $(shell find $(BUILD)/native $(BUILD)/asan $(BUILD)/win $(BUILD)/fuzz -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/native $(BUILD)/asan $(BUILD)/win $(BUILD)/fuzz $(BUILD)/musl \
+                      -name '*.d' 2>/dev/null)

@@ -18,7 +18,7 @@ work=$build/bench-boot
 rm -rf "$work" && mkdir -p "$work"
 
 baseline=$work/base-baseline.img
-(cd "$top" && "$top/scripts/build-base.sh" "$vmhost" bench/baseline/baseline.list "$MODULES_DIR" \
+(cd "$top" && "$top/scripts/test/build-base.sh" "$vmhost" bench/baseline/baseline.list "$MODULES_DIR" \
   bench/baseline/init.sh "$ROOTFS" "$baseline" > "$work/base-baseline.log")
 
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) { print "nan"; exit } m = int((NR + 1) / 2); if (NR % 2) print a[m]; else printf "%.1f\n", (a[m] + a[m + 1]) / 2 }'; }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "readfile.h"
+#include "fileutil.h"
 
 void digest_init(struct digest *d)
 {

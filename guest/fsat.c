@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "readfile.h"
+#include "fileutil.h"
 
 #define COPY_CHUNK (256u * 1024u)
 #define TEMP_TRIES 100u

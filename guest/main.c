@@ -28,7 +28,7 @@
 #include "netcfg.h"
 #include "populate.h"
 #include "powerctl.h"
-#include "readfile.h"
+#include "fileutil.h"
 #include "resolv.h"
 #include "stage.h"
 #include "supervise.h"

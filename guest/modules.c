@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "readfile.h"
+#include "fileutil.h"
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
 #define MODULE_INIT_COMPRESSED_FILE 4

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "readfile.h"
+#include "fileutil.h"
 
 static int key_valid(const char *key)
 {

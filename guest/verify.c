@@ -18,7 +18,7 @@
 #include "digest.h"
 #include "fsat.h"
 #include "log.h"
-#include "readfile.h"
+#include "fileutil.h"
 #include "tail.h"
 
 static const char *type_name(mode_t mode)

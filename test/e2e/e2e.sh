@@ -8,7 +8,7 @@
 #   7 a FIFO config and an oversized config
 #   8 supervision: restart with backoff after a failed boot, give up after --max-restarts
 #   9 service mode: ready, `status`, the data-dir lock, orderly stop on SIGTERM
-# Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/e2e-assets.sh's outputs)
+# Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/test/e2e-assets.sh's outputs)
 # Every scenario is bounded; no QEMU is left behind (checked at the end).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,7 +17,7 @@ build=${BUILD:-$top/build}
 work=$build/e2e
 assets=$work/assets
 # shellcheck disable=SC1091
-source "$assets/assets.env" || { echo "e2e: run scripts/e2e-assets.sh first" >&2; exit 1; }
+source "$assets/assets.env" || { echo "e2e: run scripts/test/e2e-assets.sh first" >&2; exit 1; }
 
 passed=0; failed=0; names=()
 data=$work/data

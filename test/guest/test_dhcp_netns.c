@@ -40,7 +40,7 @@
 #include "dhcp.h"
 #include "log.h"
 #include "netcfg.h"
-#include "../unit/testutil.h"
+#include "testutil.h"
 
 #define SUBNET "10.213.7"
 #define CLIENT_MAC "02:00:00:d7:00:02"

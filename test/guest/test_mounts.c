@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "../unit/testutil.h"
+#include "testutil.h"
 #include "mounts.h"
 #include "switchroot.h"
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "stage.h"
-#include "../unit/testutil.h"
+#include "testutil.h"
 
 #define CFG "[log]\nlevel = \"info\"\ntoken = \"new-secret\"\n"
 #define OLD "[log]\ntoken = \"old-secret\"\n"

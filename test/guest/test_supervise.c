@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "supervise.h"
-#include "../unit/testutil.h"
+#include "testutil.h"
 
 extern char **environ;
 

@@ -16,7 +16,7 @@
 
 #include "resolv.h"
 #include "sysctl.h"
-#include "../unit/testutil.h"
+#include "testutil.h"
 
 #define HEADER "# written by ephemerd-init from DHCP\n"
 

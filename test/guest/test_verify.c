@@ -17,7 +17,7 @@
 #include "digest.h"
 #include "manifest.h"
 #include "tail.h"
-#include "../unit/testutil.h"
+#include "testutil.h"
 #include "verify.h"
 
 #define BID "0123456789abcdef0123456789abcdef"

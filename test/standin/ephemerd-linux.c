@@ -42,7 +42,7 @@
  * 0.0.0.0), --containerd-only, --dind, --dind-allow-privileged. Unknown arguments are
  * reported and ignored.
  *
- * Built static with musl by scripts/build-standin.sh; only libc and nettle (SHA-256). */
+ * Built static with musl by scripts/test/build-standin.sh; only libc and nettle (SHA-256). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

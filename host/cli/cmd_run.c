@@ -1,0 +1,202 @@
+/* cmd_run.c — `ephemerd-vmhost run` and `ephemerd-vmhost status`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "log.h"
+#include "agent/agent.h"
+#include "agent/status.h"
+#include "vm/vm.h"
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: ephemerd-vmhost run --data-dir DIR [--backend %s] [--once] [options]\n"
+            "\n"
+            "Builds the boot initrd from DIR/config.toml, boots the Linux VM, waits for the\n"
+            "guest's address and both forwarded ports, logs 'vm ready', then supervises the VM\n"
+            "(restart with capped backoff on an unexpected stop) until SIGINT/SIGTERM, and stops\n"
+            "it in order. Console output goes to DIR/vm/linux/console.log; health to\n"
+            "DIR/status.json (see 'ephemerd-vmhost status').\n"
+            "\n"
+            "  --data-dir DIR       the agent's data directory (holds config.toml)\n"
+            "  --backend NAME       VM backend (this build: %s)\n"
+            "  --once               stop right after ready and exit 0 (any failure exits 1)\n"
+            "  --kernel FILE        kernel (default DIR/vm/linux/kernel)\n"
+            "  --base-initrd FILE   base initrd (default DIR/vm/linux/base-initrd.img)\n"
+            "  --binary FILE        daemon binary (default DIR/vm/linux/ephemerd-linux)\n"
+            "  --compress ALG       tail compression: zstd (default), gzip, none\n"
+            "  --ready-timeout S    give up on a boot not ready after S seconds (default 300)\n"
+            "  --stop-grace MS      guest shutdown grace before the VM is quit (default 30000)\n"
+            "  --disk-timeout S     how long the guest waits for its root disk\n"
+            "  --no-disk            boot without a root disk (to test the guest's failure path)\n"
+            "  --no-tcg             fail instead of emulating when KVM is unusable\n"
+            "  --max-restarts N     give up after N failed boots in a row (default: never)\n"
+            "  -v, --verbose        debug logging (every console line)\n"
+            "  -h, --help           this help\n",
+            vm_backend_name(), vm_backend_name());
+}
+
+static int parse_uint(const char *flag, const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v > max) {
+        fprintf(stderr, "ephemerd-vmhost: %s %s: expected a whole number up to %u\n", flag, s, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    enum {
+        OPT_BACKEND = 256,
+        OPT_KERNEL,
+        OPT_BASE,
+        OPT_BINARY,
+        OPT_COMPRESS,
+        OPT_READY,
+        OPT_GRACE,
+        OPT_DISKTO,
+        OPT_NODISK,
+        OPT_NOTCG,
+        OPT_MAXR
+    };
+    static const struct option opts[] = {
+        {"data-dir", required_argument, NULL, 'd'},
+        {"backend", required_argument, NULL, OPT_BACKEND},
+        {"once", no_argument, NULL, '1'},
+        {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"base-initrd", required_argument, NULL, OPT_BASE},
+        {"binary", required_argument, NULL, OPT_BINARY},
+        {"compress", required_argument, NULL, OPT_COMPRESS},
+        {"ready-timeout", required_argument, NULL, OPT_READY},
+        {"stop-grace", required_argument, NULL, OPT_GRACE},
+        {"disk-timeout", required_argument, NULL, OPT_DISKTO},
+        {"no-disk", no_argument, NULL, OPT_NODISK},
+        {"no-tcg", no_argument, NULL, OPT_NOTCG},
+        {"max-restarts", required_argument, NULL, OPT_MAXR},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct run_opts o;
+    run_opts_defaults(&o);
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            o.data_dir = optarg;
+            break;
+        case OPT_BACKEND:
+            if (strcmp(optarg, vm_backend_name()) != 0) {
+                fprintf(stderr, "ephemerd-vmhost: --backend %s: this build has only %s\n", optarg,
+                        vm_backend_name());
+                return EXIT_USAGE;
+            }
+            break;
+        case '1':
+            o.once = true;
+            break;
+        case OPT_KERNEL:
+            o.kernel = optarg;
+            break;
+        case OPT_BASE:
+            o.base_initrd = optarg;
+            break;
+        case OPT_BINARY:
+            o.binary = optarg;
+            break;
+        case OPT_COMPRESS:
+            if (compress_parse(optarg, &o.compress) < 0) {
+                fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_READY:
+            if (parse_uint("--ready-timeout", optarg, 86400, &o.ready_timeout_s) < 0 ||
+                o.ready_timeout_s == 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_GRACE:
+            if (parse_uint("--stop-grace", optarg, 3600000, &o.stop_grace_ms) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_DISKTO:
+            if (parse_uint("--disk-timeout", optarg, 3600, &o.disk_timeout) < 0 ||
+                o.disk_timeout == 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_NODISK:
+            o.no_disk = true;
+            break;
+        case OPT_NOTCG:
+            o.allow_tcg = false;
+            break;
+        case OPT_MAXR:
+            if (parse_uint("--max-restarts", optarg, 1000000, &o.max_restarts) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'v':
+            log_init(NULL, LOG_DEBUG);
+            break;
+        case 'h':
+            run_usage(stdout);
+            return EXIT_OK;
+        default:
+            run_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!o.data_dir || optind < argc) {
+        run_usage(stderr);
+        return EXIT_USAGE;
+    }
+    struct evm_err err = {0};
+    if (run_agent(&o, &err) < 0) {
+        log_error("%s", err.msg);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+int cmd_status(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        puts("Usage: ephemerd-vmhost status --data-dir DIR\n\n"
+             "Prints the agent's health (DIR/status.json). Exit 0 when the VM is ready, 1 when\n"
+             "it is not (the reason is printed), 2 on a usage error.");
+        return EXIT_OK;
+    }
+    if (argc != 3 || strcmp(argv[1], "--data-dir") != 0) {
+        fputs("Usage: ephemerd-vmhost status --data-dir DIR\n", stderr);
+        return EXIT_USAGE;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/status.json", argv[2]);
+    struct vm_status s;
+    struct evm_err err = {0};
+    if (status_read(path, &s, &err) < 0) {
+        log_error("%s", err.msg);
+        return EXIT_FAIL;
+    }
+    printf("state:      %s\nboot id:    %s\nrestarts:   %u\n", s.state, s.boot_id, s.restarts);
+    if (s.ip[0])
+        printf("guest ip:   %s\n", s.ip);
+    if (s.containerd_port)
+        printf("containerd: 127.0.0.1:%u\ndispatch:   127.0.0.1:%u\n", s.containerd_port,
+               s.dispatch_port);
+    if (s.ready_ms >= 0 && strcmp(s.state, "ready") == 0)
+        printf("ready in:   %lld ms\n", s.ready_ms);
+    if (s.last_error[0])
+        printf("last error: %s\n", s.last_error);
+    if (s.last_fatal[0])
+        printf("last fatal: %s\n", s.last_fatal);
+    return strcmp(s.state, "ready") == 0 ? EXIT_OK : EXIT_FAIL;
+}

@@ -1,0 +1,850 @@
+/* vm_qemu_posix.c — the QEMU backend of vm.h (Linux): spawns qemu-system-x86_64 with libuv,
+ * reads the serial console from QEMU's stdout (appended to console.log, split into lines),
+ * keeps QEMU's stderr for the exit reason, talks QMP over <state_dir>/qmp.sock for the
+ * orderly stop, and reports QEMU's exit as a readable sentence.
+ *
+ * Choices:
+ * - Console on QEMU's stdout (-chardev stdio): no socket to connect after QEMU creates it,
+ *   so no race and no byte is lost before a connection.
+ * - Root disk cache=writeback (QEMU's default): the guest's flushes reach the host disk, so
+ *   the persistent ext4 disk survives a host crash through its journal; cache=unsafe would
+ *   only speed up mkfs/populate, at the risk of a corrupt disk after a host crash.
+ * - QEMU runs in its own session (UV_PROCESS_DETACHED) so a ctrl-c at the agent's terminal
+ *   reaches the agent, which stops the guest in order, rather than QEMU directly.
+ * - No stray QEMU: QEMU is started through util-linux's `setpriv --pdeathsig KILL` (uv_spawn
+ *   has no pre-exec hook for prctl(PR_SET_PDEATHSIG)) and a one-line sh that checks its
+ *   parent is still this agent before exec'ing QEMU (same pid throughout), so QEMU dies
+ *   with the agent however early the agent dies. The death signal follows the thread that
+ *   spawned: the loop's thread. Without setpriv it warns and spawns QEMU directly; vm_close
+ *   always kills a QEMU that is still running. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "linebuf.h"
+#include "log.h"
+#include "vm/qmp.h"
+#include "vm/vm.h"
+
+#define QEMU_BIN "qemu-system-x86_64"
+#define CONSOLE_MAX_LINE 8192
+#define STDERR_MAX_LINE 1024
+#define QMP_CONNECT_MS 10000
+#define QUIT_TO_KILL_MS 2000
+#define DRAIN_MS 2000 /* after QEMU exited, wait this long at most for its pipes' EOF */
+
+enum stop_phase { PH_RUNNING, PH_GUEST, PH_QUIT, PH_KILL };
+
+struct vm {
+    uv_loop_t *loop;
+    struct vm_events ev;
+    uv_process_t proc;
+    uv_pipe_t out_pipe, err_pipe;
+    uv_timer_t stop_timer, drain_timer;
+    struct qmp_client *qmp;
+    struct linebuf con_lines, err_lines;
+    int console_fd;
+    bool console_write_failed;
+    char err_last[STDERR_MAX_LINE + 1]; /* QEMU's last non-empty stderr line */
+    char shutdown_reason[64];           /* from QMP's SHUTDOWN event */
+    enum stop_phase phase;
+    bool spawned, exited, out_eof, err_eof, drain_expired, reported, closing;
+    int64_t exit_status;
+    int term_signal;
+    int handles; /* initialised handles whose close callback has not run */
+    char readbuf[65536];
+};
+
+const char *vm_backend_name(void)
+{
+    return "qemu";
+}
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+static char *xasprintf(const char *fmt, ...) EVM_PRINTF(1, 2);
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+/* QEMU option values: a ',' in a value is written ",,". */
+static char *opt_escape(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++)
+        n += *p == ',' ? 2 : 1;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const char *p = s; *p; p++) {
+        *o++ = *p;
+        if (*p == ',')
+            *o++ = ',';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* First executable `name` on PATH, malloc'd; NULL when absent. */
+static char *find_on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    const char *p = path;
+    while (*p) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > 0) {
+            char *cand = xasprintf("%.*s/%s", (int)len, p, name);
+            if (!cand)
+                return NULL;
+            struct stat st;
+            if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+                return cand;
+            free(cand);
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return NULL;
+}
+
+/* Whether this CPU offers hardware virtualisation to KVM. Under a nested setup without it
+ * (e.g. the kvm_pvm module: /dev/kvm opens, but only PVM-built guest kernels run) a stock
+ * kernel hangs in early boot, so /dev/kvm alone is not enough. */
+static bool cpu_has_hw_virt(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    if (!f)
+        return true; /* cannot tell: trust /dev/kvm */
+    char line[8192];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        char *save = NULL;
+        for (char *tok = strtok_r(line + 5, " \t\n:", &save); tok;
+             tok = strtok_r(NULL, " \t\n:", &save)) {
+            if (strcmp(tok, "vmx") == 0 || strcmp(tok, "svm") == 0) {
+                found = true;
+                break;
+            }
+        }
+        break; /* the first CPU's flags tell */
+    }
+    fclose(f);
+    return found;
+}
+
+/* 0: KVM usable; else a negative errno and why[] says why not. */
+static int kvm_usable(char *why, size_t whylen)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(why, whylen, "/dev/kvm: %s", strerror(e));
+        return -e;
+    }
+    close(fd);
+    if (!cpu_has_hw_virt()) {
+        snprintf(why, whylen,
+                 "/dev/kvm opens but the CPU shows no vmx/svm (nested KVM without hardware "
+                 "virtualisation cannot run a stock kernel)");
+        return -ENODEV;
+    }
+    return 0;
+}
+
+static int mkdir_p(const char *path, struct evm_err *err)
+{
+    char *tmp = strdup(path);
+    if (!tmp)
+        return evm_errf(err, ENOMEM, "out of memory");
+    for (char *p = tmp + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+                int e = errno;
+                free(tmp);
+                return evm_errf(err, e, "creating %s: %s", path, strerror(e));
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(tmp);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return evm_errf(err, ENOTDIR, "%s: not a directory", path);
+    return 0;
+}
+
+/* Binds 127.0.0.1:0 and returns the socket (kept open so that several picks differ). */
+static int pick_port(uint16_t *port, struct evm_err *err)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return evm_errf(err, errno, "picking a free port: socket: %s", strerror(errno));
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        int e = errno;
+        close(fd);
+        return evm_errf(err, e, "picking a free port on 127.0.0.1: %s", strerror(e));
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* ---- argv -------------------------------------------------------------------------- */
+
+struct argv {
+    char **v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void arg_own(struct argv *a, char *s)
+{
+    if (!s) {
+        a->oom = true;
+        return;
+    }
+    if (a->n + 2 > a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        char **v = realloc(a->v, cap * sizeof(*v));
+        if (!v) {
+            free(s);
+            a->oom = true;
+            return;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = s;
+    a->v[a->n] = NULL;
+}
+
+static void arg(struct argv *a, const char *s)
+{
+    arg_own(a, strdup(s));
+}
+
+static void argv_free(struct argv *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+}
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+static void maybe_free(struct vm *vm)
+{
+    if (!vm->closing || vm->handles > 0)
+        return;
+    linebuf_free(&vm->con_lines);
+    linebuf_free(&vm->err_lines);
+    if (vm->console_fd >= 0)
+        close(vm->console_fd);
+    free(vm);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct vm *vm = h->data;
+    vm->handles--;
+    maybe_free(vm);
+}
+
+static void close_handle(struct vm *vm, uv_handle_t *h)
+{
+    (void)vm;
+    if (!uv_is_closing(h))
+        uv_close(h, on_closed);
+}
+
+static void close_all(struct vm *vm)
+{
+    close_handle(vm, (uv_handle_t *)&vm->out_pipe);
+    close_handle(vm, (uv_handle_t *)&vm->err_pipe);
+    close_handle(vm, (uv_handle_t *)&vm->stop_timer);
+    close_handle(vm, (uv_handle_t *)&vm->drain_timer);
+    /* The process handle is closed only once QEMU has been reaped (else a zombie stays). */
+    if (vm->spawned && vm->exited)
+        close_handle(vm, (uv_handle_t *)&vm->proc);
+    if (vm->qmp) {
+        qmp_close(vm->qmp);
+        vm->qmp = NULL;
+    }
+}
+
+/* ---- exit -------------------------------------------------------------------------- */
+
+static const char *shutdown_words(const char *reason)
+{
+    if (!*reason || strcmp(reason, "guest-shutdown") == 0)
+        return "guest powered off";
+    if (strcmp(reason, "guest-reset") == 0)
+        return "guest rebooted or its kernel panicked";
+    if (strcmp(reason, "guest-panic") == 0)
+        return "guest panicked";
+    if (strcmp(reason, "host-qmp-quit") == 0)
+        return "quit by the host over QMP";
+    if (strcmp(reason, "host-signal") == 0)
+        return "qemu terminated by a signal";
+    return reason;
+}
+
+static void report_exit(struct vm *vm)
+{
+    if (vm->reported || !vm->exited)
+        return;
+    if (!(vm->out_eof && vm->err_eof && !vm->qmp) && !vm->drain_expired)
+        return; /* console, stderr and QMP (the SHUTDOWN reason) still have data to give */
+    vm->reported = true;
+    uv_timer_stop(&vm->stop_timer);
+    uv_timer_stop(&vm->drain_timer);
+    if (vm->qmp) {
+        qmp_close(vm->qmp);
+        vm->qmp = NULL;
+    }
+    char reason[1400];
+    int code;
+    if (vm->term_signal) {
+        code = 128 + vm->term_signal;
+        snprintf(reason, sizeof(reason), "qemu killed by signal %d (%s)%s%s", vm->term_signal,
+                 strsignal(vm->term_signal), vm->err_last[0] ? ": " : "", vm->err_last);
+    } else if (vm->exit_status == 0) {
+        code = 0;
+        snprintf(reason, sizeof(reason), "qemu exited with status 0 (%s)",
+                 shutdown_words(vm->shutdown_reason));
+    } else {
+        code = (int)vm->exit_status;
+        snprintf(reason, sizeof(reason), "qemu exited with status %d%s%s", code,
+                 vm->err_last[0] ? ": " : "", vm->err_last);
+    }
+    log_debug("vm: %s", reason);
+    if (!vm->closing && vm->ev.on_exit)
+        vm->ev.on_exit(vm->ev.ctx, code, reason);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    struct vm *vm = t->data;
+    /* QEMU is gone but something still holds its pipes: stop waiting for their EOF. */
+    uv_read_stop((uv_stream_t *)&vm->out_pipe);
+    uv_read_stop((uv_stream_t *)&vm->err_pipe);
+    vm->drain_expired = true;
+    report_exit(vm);
+}
+
+static void on_proc_exit(uv_process_t *p, int64_t status, int sig)
+{
+    struct vm *vm = p->data;
+    vm->exited = true;
+    vm->exit_status = status;
+    vm->term_signal = sig;
+    uv_timer_stop(&vm->stop_timer);
+    if (vm->closing) {
+        close_handle(vm, (uv_handle_t *)&vm->proc);
+        return;
+    }
+    if (vm->qmp && !qmp_is_ready(vm->qmp)) {
+        qmp_close(vm->qmp); /* never connected: nothing to read from it */
+        vm->qmp = NULL;
+    }
+    uv_timer_start(&vm->drain_timer, on_drain_timeout, DRAIN_MS, 0);
+    report_exit(vm);
+}
+
+/* ---- console and stderr ------------------------------------------------------------ */
+
+static void console_line(void *ctx, const char *line, size_t len, bool truncated)
+{
+    struct vm *vm = ctx;
+    (void)len;
+    (void)truncated;
+    if (!vm->closing && vm->ev.on_console_line)
+        vm->ev.on_console_line(vm->ev.ctx, line);
+}
+
+static void stderr_line(void *ctx, const char *line, size_t len, bool truncated)
+{
+    struct vm *vm = ctx;
+    (void)truncated;
+    if (len == 0)
+        return;
+    log_warn("qemu: %s", line);
+    memcpy(vm->err_last, line, len + 1);
+}
+
+static void console_append(struct vm *vm, const char *data, size_t n)
+{
+    while (n > 0 && !vm->console_write_failed) {
+        ssize_t w = write(vm->console_fd, data, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            log_warn("vm: writing the console log: %s; console lines are still parsed",
+                     w < 0 ? strerror(errno) : "short write");
+            vm->console_write_failed = true;
+            return;
+        }
+        data += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct vm *vm = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(vm->readbuf, sizeof(vm->readbuf));
+}
+
+static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct vm *vm = s->data;
+    if (nread > 0) {
+        console_append(vm, buf->base, (size_t)nread);
+        linebuf_feed(&vm->con_lines, buf->base, (size_t)nread, console_line, vm);
+        return;
+    }
+    if (nread == 0)
+        return;
+    if (nread != UV_EOF)
+        log_warn("vm: reading the console: %s", uv_strerror((int)nread));
+    uv_read_stop(s);
+    linebuf_flush(&vm->con_lines, console_line, vm);
+    vm->out_eof = true;
+    report_exit(vm);
+}
+
+static void on_err_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct vm *vm = s->data;
+    if (nread > 0) {
+        linebuf_feed(&vm->err_lines, buf->base, (size_t)nread, stderr_line, vm);
+        return;
+    }
+    if (nread == 0)
+        return;
+    uv_read_stop(s);
+    linebuf_flush(&vm->err_lines, stderr_line, vm);
+    vm->err_eof = true;
+    report_exit(vm);
+}
+
+/* ---- QMP --------------------------------------------------------------------------- */
+
+static void qmp_ready_cb(void *ctx)
+{
+    (void)ctx;
+    log_debug("vm: qmp connected");
+}
+
+static void qmp_event_cb(void *ctx, const struct qmp_msg *ev)
+{
+    struct vm *vm = ctx;
+    log_debug("vm: qmp event %s", ev->event);
+    if (strcmp(ev->event, "SHUTDOWN") == 0) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(ev->body, "reason");
+        if (cJSON_IsString(r) && r->valuestring)
+            snprintf(vm->shutdown_reason, sizeof(vm->shutdown_reason), "%s", r->valuestring);
+    }
+}
+
+static void qmp_closed_cb(void *ctx, const char *reason)
+{
+    struct vm *vm = ctx;
+    /* Normal when QEMU exits; otherwise the stop path falls back to signals. */
+    if (!vm->exited)
+        log_debug("vm: %s", reason);
+    qmp_close(vm->qmp);
+    vm->qmp = NULL;
+    report_exit(vm);
+}
+
+/* ---- stop -------------------------------------------------------------------------- */
+
+static void kill_now(struct vm *vm)
+{
+    if (vm->exited)
+        return;
+    vm->phase = PH_KILL;
+    uv_timer_stop(&vm->stop_timer);
+    int r = uv_process_kill(&vm->proc, SIGKILL);
+    if (r < 0 && r != UV_ESRCH)
+        log_warn("vm: killing qemu (pid %d): %s", vm->proc.pid, uv_strerror(r));
+}
+
+static void on_kill_timer(uv_timer_t *t)
+{
+    struct vm *vm = t->data;
+    log_warn("vm: qemu did not quit within %d ms; killing it", QUIT_TO_KILL_MS);
+    kill_now(vm);
+}
+
+static void quit_reply(void *ctx, int status, const struct qmp_msg *reply)
+{
+    (void)ctx;
+    if (status != 0)
+        log_debug("vm: qmp quit: %s", reply ? reply->err_desc : "no reply");
+}
+
+static void stop_quit(struct vm *vm)
+{
+    if (vm->exited || vm->phase >= PH_QUIT)
+        return;
+    vm->phase = PH_QUIT;
+    uv_timer_stop(&vm->stop_timer);
+    struct evm_err err = {0};
+    if (!vm->qmp || !qmp_is_ready(vm->qmp) ||
+        qmp_command(vm->qmp, "quit", NULL, quit_reply, vm, &err) != 0) {
+        /* Without QMP, SIGTERM makes QEMU quit in order too. */
+        int r = uv_process_kill(&vm->proc, SIGTERM);
+        if (r < 0 && r != UV_ESRCH)
+            log_warn("vm: stopping qemu (pid %d): %s", vm->proc.pid, uv_strerror(r));
+    }
+    uv_timer_start(&vm->stop_timer, on_kill_timer, QUIT_TO_KILL_MS, 0);
+}
+
+static void on_grace_timer(uv_timer_t *t)
+{
+    struct vm *vm = t->data;
+    log_info("vm: the guest did not power off within its grace period; quitting qemu");
+    stop_quit(vm);
+}
+
+static void sendkey_reply(void *ctx, int status, const struct qmp_msg *reply)
+{
+    struct vm *vm = ctx;
+    if (status == 0 || vm->exited || vm->phase != PH_GUEST)
+        return;
+    log_warn("vm: ctrl-alt-delete was not delivered (%s); quitting qemu",
+             reply ? reply->err_desc : "qmp connection lost");
+    stop_quit(vm);
+}
+
+void vm_stop(struct vm *vm, unsigned grace_ms)
+{
+    if (!vm || vm->exited || vm->closing || vm->phase != PH_RUNNING)
+        return;
+    vm->phase = PH_GUEST;
+    cJSON *args = cJSON_Parse("{\"keys\":[{\"type\":\"qcode\",\"data\":\"ctrl\"},"
+                              "{\"type\":\"qcode\",\"data\":\"alt\"},"
+                              "{\"type\":\"qcode\",\"data\":\"delete\"}]}");
+    struct evm_err err = {0};
+    int r = -ENOTCONN;
+    if (args && vm->qmp && qmp_is_ready(vm->qmp))
+        r = qmp_command(vm->qmp, "send-key", args, sendkey_reply, vm, &err);
+    cJSON_Delete(args);
+    if (r != 0) {
+        log_warn("vm: cannot ask the guest to shut down (%s); quitting qemu",
+                 err.msg[0] ? err.msg : "qmp not connected");
+        stop_quit(vm);
+        return;
+    }
+    uv_timer_start(&vm->stop_timer, on_grace_timer, grace_ms, 0);
+}
+
+void vm_kill(struct vm *vm)
+{
+    if (!vm || vm->closing)
+        return;
+    kill_now(vm);
+}
+
+void vm_close(struct vm *vm)
+{
+    if (!vm || vm->closing)
+        return;
+    vm->closing = true;
+    if (vm->spawned && !vm->exited)
+        kill_now(vm); /* reaped by on_proc_exit, which then closes the process handle */
+    close_all(vm);
+    maybe_free(vm);
+}
+
+/* ---- start ------------------------------------------------------------------------- */
+
+static int build_argv(struct argv *a, const struct vm_spec *spec, bool kvm, const char *qemu,
+                      const char *setpriv, const char *qmp_path, const char *pid_path,
+                      const uint16_t *host_ports)
+{
+    if (setpriv) {
+        /* setpriv sets PR_SET_PDEATHSIG and execs sh, which execs QEMU: one pid all along.
+         * sh closes the race of an agent dying before the prctl: its $PPID (getppid() after
+         * the prctl) must still be this agent, else QEMU is never started. */
+        arg(a, setpriv);
+        arg(a, "--pdeathsig");
+        arg(a, "KILL");
+        arg(a, "--");
+        arg(a, "/bin/sh");
+        arg(a, "-c");
+        arg(a, "[ \"$PPID\" = \"$1\" ] || exit 97; shift; exec \"$@\"");
+        arg(a, "sh");
+        arg_own(a, xasprintf("%ld", (long)getpid()));
+    }
+    arg(a, qemu);
+    arg(a, "-M");
+    arg(a, "q35");
+    arg(a, "-accel");
+    arg(a, kvm ? "kvm" : "tcg");
+    arg(a, "-cpu");
+    arg(a, kvm ? "host" : "max");
+    arg(a, "-smp");
+    arg_own(a, xasprintf("%u", spec->cpus));
+    arg(a, "-m");
+    arg_own(a, xasprintf("%u", spec->memory_mb));
+    arg(a, "-nodefaults");
+    arg(a, "-no-user-config");
+    arg(a, "-nographic");
+    arg(a, "-vga");
+    arg(a, "none");
+    arg(a, "-display");
+    arg(a, "none");
+    arg(a, "-no-reboot");
+    arg(a, "-kernel");
+    arg(a, spec->kernel);
+    arg(a, "-initrd");
+    arg(a, spec->initrd);
+    arg(a, "-append");
+    arg(a, spec->cmdline);
+    if (spec->disk) {
+        char *f = opt_escape(spec->disk);
+        arg(a, "-drive");
+        arg_own(a, f ? xasprintf("file=%s,format=raw,if=virtio,cache=writeback,"
+                                 "discard=unmap,detect-zeroes=unmap",
+                                 f)
+                     : NULL);
+        free(f);
+    }
+    char *fw = strdup("user,id=n0");
+    for (unsigned i = 0; fw && i < spec->nforwards; i++) {
+        char *next =
+            xasprintf("%s,hostfwd=tcp:127.0.0.1:%u-:%u", fw, host_ports[i], spec->guest_ports[i]);
+        free(fw);
+        fw = next;
+    }
+    arg(a, "-netdev");
+    arg_own(a, fw);
+    arg(a, "-device");
+    arg(a, "virtio-net-pci,netdev=n0");
+    arg(a, "-chardev");
+    arg(a, "stdio,id=con,signal=off");
+    arg(a, "-serial");
+    arg(a, "chardev:con");
+    char *q = opt_escape(qmp_path);
+    arg(a, "-chardev");
+    arg_own(a, q ? xasprintf("socket,id=qmp,path=%s,server=on,wait=off", q) : NULL);
+    free(q);
+    arg(a, "-mon");
+    arg(a, "chardev=qmp,mode=control");
+    arg(a, "-pidfile");
+    arg(a, pid_path);
+    return a->oom ? -ENOMEM : 0;
+}
+
+int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev,
+             struct vm **out, struct vm_info *info, struct evm_err *err)
+{
+    *out = NULL;
+    memset(info, 0, sizeof(*info));
+    if (!spec->kernel || !spec->initrd || !spec->cmdline || !spec->state_dir || !spec->console_log)
+        return evm_errf(err, EINVAL,
+                        "vm: kernel, initrd, cmdline, state_dir and console_log "
+                        "are required");
+    if (spec->cpus < 1 || spec->memory_mb < 128 || spec->nforwards > 4)
+        return evm_errf(err, EINVAL,
+                        "vm: cpus %u (>= 1), memory %u MiB (>= 128), %u forwards "
+                        "(<= 4): out of range",
+                        spec->cpus, spec->memory_mb, spec->nforwards);
+
+    char why[256];
+    bool kvm = kvm_usable(why, sizeof(why)) == 0;
+    if (!kvm && !spec->allow_tcg)
+        return evm_errf(err, ENODEV, "vm: %s and TCG not allowed", why);
+    if (!kvm)
+        log_warn("vm: KVM unusable (%s); emulating with TCG (slow)", why);
+
+    char *qemu = find_on_path(QEMU_BIN);
+    if (!qemu)
+        return evm_errf(err, ENOENT, "vm: %s not found on PATH (install qemu-system-x86)",
+                        QEMU_BIN);
+    char *setpriv = find_on_path("setpriv");
+    if (!setpriv)
+        log_warn("vm: setpriv not found: qemu will not be killed if this agent dies");
+
+    int r;
+    int port_fds[4] = {-1, -1, -1, -1};
+    uint16_t ports[4] = {0};
+    char *qmp_path = NULL, *pid_path = NULL;
+    struct argv a = {0};
+    struct vm *vm = NULL;
+
+    if ((r = mkdir_p(spec->state_dir, err)) != 0)
+        goto fail;
+    qmp_path = xasprintf("%s/qmp.sock", spec->state_dir);
+    pid_path = xasprintf("%s/qemu.pid", spec->state_dir);
+    if (!qmp_path || !pid_path) {
+        r = evm_errf(err, ENOMEM, "vm: out of memory");
+        goto fail;
+    }
+    if (strlen(qmp_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        r = evm_errf(err, ENAMETOOLONG, "vm: %s: longer than a unix socket path may be", qmp_path);
+        goto fail;
+    }
+    if (unlink(qmp_path) != 0 && errno != ENOENT) {
+        r = evm_errf(err, errno, "vm: removing stale %s: %s", qmp_path, strerror(errno));
+        goto fail;
+    }
+
+    vm = calloc(1, sizeof(*vm));
+    if (!vm) {
+        r = evm_errf(err, ENOMEM, "vm: out of memory");
+        goto fail;
+    }
+    vm->console_fd = -1;
+    vm->loop = loop;
+    vm->ev = *ev;
+    if (linebuf_init(&vm->con_lines, CONSOLE_MAX_LINE) != 0 ||
+        linebuf_init(&vm->err_lines, STDERR_MAX_LINE) != 0) {
+        r = evm_errf(err, ENOMEM, "vm: out of memory");
+        goto fail;
+    }
+    vm->console_fd =
+        open(spec->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (vm->console_fd < 0) {
+        r = evm_errf(err, errno, "vm: opening console log %s: %s", spec->console_log,
+                     strerror(errno));
+        goto fail;
+    }
+
+    /* Host port 0: bind 127.0.0.1:0 to learn a free port, and close it just before the
+     * spawn. Another process may take it in between; QEMU then fails to start with
+     * "Could not set up host forwarding rule", which on_exit reports (the caller's restart
+     * picks new ports). */
+    for (unsigned i = 0; i < spec->nforwards; i++) {
+        ports[i] = spec->host_ports[i];
+        if (ports[i] == 0 && (port_fds[i] = pick_port(&ports[i], err)) < 0) {
+            r = port_fds[i];
+            port_fds[i] = -1;
+            goto fail;
+        }
+    }
+    if ((r = build_argv(&a, spec, kvm, qemu, setpriv, qmp_path, pid_path, ports)) != 0) {
+        r = evm_errf(err, ENOMEM, "vm: out of memory");
+        goto fail;
+    }
+
+    /* From here on the handles exist and are released through close callbacks. On Unix
+     * these initialisations cannot fail (libuv returns 0 unconditionally). */
+    uv_pipe_init(loop, &vm->out_pipe, 0);
+    uv_pipe_init(loop, &vm->err_pipe, 0);
+    uv_timer_init(loop, &vm->stop_timer);
+    uv_timer_init(loop, &vm->drain_timer);
+    vm->handles = 4;
+    vm->out_pipe.data = vm->err_pipe.data = vm->stop_timer.data = vm->drain_timer.data = vm;
+    vm->proc.data = vm;
+
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&vm->out_pipe;
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&vm->err_pipe;
+    uv_process_options_t opts = {0};
+    opts.exit_cb = on_proc_exit;
+    opts.file = a.v[0];
+    opts.args = a.v;
+    opts.flags = UV_PROCESS_DETACHED;
+    opts.stdio_count = 3;
+    opts.stdio = stdio;
+
+    for (unsigned i = 0; i < 4; i++) {
+        if (port_fds[i] >= 0) {
+            close(port_fds[i]);
+            port_fds[i] = -1;
+        }
+    }
+    r = uv_spawn(loop, &vm->proc, &opts);
+    vm->handles++; /* uv_spawn initialises the handle even when it fails */
+    if (r < 0) {
+        r = evm_errf(err, -r, "vm: starting %s: %s", a.v[0], uv_strerror(r));
+        vm->exited = true; /* nothing to reap */
+        vm->spawned = true;
+        vm->closing = true;
+        close_all(vm);
+        vm = NULL; /* freed by the close callbacks */
+        goto fail;
+    }
+    vm->spawned = true;
+    log_info("vm: qemu started (pid %d, %s, %u cpus, %u MiB)", vm->proc.pid, kvm ? "KVM" : "TCG",
+             spec->cpus, spec->memory_mb);
+    if ((r = uv_read_start((uv_stream_t *)&vm->out_pipe, on_alloc, on_out_read)) < 0 ||
+        (r = uv_read_start((uv_stream_t *)&vm->err_pipe, on_alloc, on_err_read)) < 0) {
+        /* cannot happen with fresh pipes; never leave QEMU running unread */
+        r = evm_errf(err, -r, "vm: reading qemu's output: %s", uv_strerror(r));
+        vm_close(vm);
+        vm = NULL;
+        goto fail;
+    }
+
+    struct qmp_events qev = {qmp_ready_cb, qmp_event_cb, qmp_closed_cb, vm};
+    struct evm_err qerr = {0};
+    if (qmp_connect(loop, qmp_path, QMP_CONNECT_MS, &qev, &vm->qmp, &qerr) != 0)
+        log_warn("vm: %s; the orderly stop will use signals", qerr.msg); /* not fatal */
+
+    for (unsigned i = 0; i < spec->nforwards; i++)
+        info->host_ports[i] = ports[i];
+    info->accelerated = kvm;
+    info->pid = vm->proc.pid;
+    *out = vm;
+    r = 0;
+    goto done;
+
+fail:
+    if (vm) {
+        linebuf_free(&vm->con_lines);
+        linebuf_free(&vm->err_lines);
+        if (vm->console_fd >= 0)
+            close(vm->console_fd);
+        free(vm);
+    }
+done:
+    for (unsigned i = 0; i < 4; i++)
+        if (port_fds[i] >= 0)
+            close(port_fds[i]);
+    argv_free(&a);
+    free(qmp_path);
+    free(pid_path);
+    free(qemu);
+    free(setpriv);
+    return r;
+}

@@ -1,0 +1,430 @@
+/* test_hostcfg.c — the host config (host/hostcfg.h), portable cases (native and wine):
+ * missing, empty, CRLF, BOM, 64 KiB lines, TOML the agent does not read interleaved with
+ * its keys, malformed and out-of-range values (file:line:key), the 1 MiB limit, a
+ * directory; embedded bytes equal the file's bytes for every accepted file. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config/hostcfg.h"
+#include "tail.h"
+#include "testutil.h"
+
+struct fx {
+    char *dir;
+    char *path;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->dir = tu_tmpdir();
+    f->path = tu_path(f->dir, "config.toml");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    tu_rmrf(f->dir);
+    free(f->dir);
+    free(f->path);
+    free(f);
+    return 0;
+}
+
+/* Writes bytes, loads them, asserts state OK and embedded bytes == file bytes. */
+static void load_ok(struct fx *f, const char *bytes, size_t len, struct hostcfg *cfg)
+{
+    tu_write(f->path, bytes, len);
+    struct evm_err err = {0};
+    int r = hostcfg_load(f->path, cfg, &err);
+    if (r != 0)
+        fail_msg("load failed: %s", err.msg);
+    assert_int_equal(cfg->state, HOSTCFG_OK);
+    assert_non_null(cfg->bytes);
+    assert_int_equal(cfg->len, len);
+    if (len)
+        assert_memory_equal(cfg->bytes, bytes, len);
+    size_t flen;
+    char *file = tu_read(f->path, &flen);
+    assert_non_null(file);
+    assert_int_equal(flen, cfg->len);
+    if (flen)
+        assert_memory_equal(file, cfg->bytes, flen);
+    free(file);
+}
+
+static void load_str_ok(struct fx *f, const char *s, struct hostcfg *cfg)
+{
+    load_ok(f, s, strlen(s), cfg);
+}
+
+/* Loads s and expects -code with a message containing both a and b. */
+static void load_fails(struct fx *f, const char *s, size_t len, int code, const char *a,
+                       const char *b)
+{
+    tu_write(f->path, s, len);
+    struct hostcfg cfg;
+    struct evm_err err = {0};
+    int r = hostcfg_load(f->path, &cfg, &err);
+    if (r != -code)
+        fail_msg("expected %d, got %d (%s)", -code, r, err.msg);
+    assert_null(cfg.bytes);
+    if (a && !strstr(err.msg, a))
+        fail_msg("message \"%s\" lacks \"%s\"", err.msg, a);
+    if (b && !strstr(err.msg, b))
+        fail_msg("message \"%s\" lacks \"%s\"", err.msg, b);
+    hostcfg_free(&cfg);
+}
+
+static void expect_all_keys(const struct hostcfg *cfg)
+{
+    assert_int_equal(cfg->settings.cpus, 4);
+    assert_int_equal(cfg->settings.memory_mb, 8192);
+    assert_int_equal(cfg->settings.disk_size_gb, 100);
+    assert_true(cfg->settings.dind_enabled);
+    assert_true(cfg->settings.dind_allow_privileged);
+    assert_string_equal(cfg->settings.log_level, "debug");
+    assert_string_equal(cfg->settings.log_format, "json");
+}
+
+static const char all_keys[] = "# ephemerd host config\n"
+                               "[vm.linux]\n"
+                               "cpus = 4\n"
+                               "memory_mb = 8_192 # 8 GiB\n"
+                               "disk_size_gb = 100\n"
+                               "\n"
+                               "[dind]\n"
+                               "enabled = true\n"
+                               "allow_privileged = true\n"
+                               "\n"
+                               "[log]\n"
+                               "level = \"debug\"\n"
+                               "format = 'json'\n";
+
+static void test_missing(void **state)
+{
+    struct fx *f = *state;
+    struct hostcfg cfg;
+    struct evm_err err = {0};
+    assert_int_equal(hostcfg_load(f->path, &cfg, &err), 0);
+    assert_int_equal(cfg.state, HOSTCFG_MISSING);
+    assert_null(cfg.bytes);
+    assert_int_equal(cfg.len, 0);
+    assert_true(strlen(cfg.reason) > 0);
+    assert_int_equal(cfg.settings.cpus, 0);
+    hostcfg_free(&cfg);
+}
+
+static void test_empty(void **state)
+{
+    struct fx *f = *state;
+    struct hostcfg cfg;
+    load_ok(f, "", 0, &cfg);
+    assert_int_equal(cfg.settings.cpus, 0);
+    assert_int_equal(cfg.settings.memory_mb, 0);
+    assert_int_equal(cfg.settings.disk_size_gb, 0);
+    assert_false(cfg.settings.dind_enabled);
+    assert_false(cfg.settings.dind_allow_privileged);
+    assert_string_equal(cfg.settings.log_level, "");
+    assert_string_equal(cfg.settings.log_format, "");
+    hostcfg_free(&cfg);
+}
+
+static void test_all_keys(void **state)
+{
+    struct fx *f = *state;
+    struct hostcfg cfg;
+    load_str_ok(f, all_keys, &cfg);
+    expect_all_keys(&cfg);
+    hostcfg_free(&cfg);
+}
+
+/* s with every "\n" replaced by "\r\n", malloc'd */
+static char *to_crlf(const char *s, size_t *len)
+{
+    char *o = malloc(strlen(s) * 2 + 1);
+    assert_non_null(o);
+    size_t n = 0;
+    for (; *s; s++) {
+        if (*s == '\n')
+            o[n++] = '\r';
+        o[n++] = *s;
+    }
+    o[n] = '\0';
+    *len = n;
+    return o;
+}
+
+static void test_crlf(void **state)
+{
+    struct fx *f = *state;
+    size_t len;
+    char *s = to_crlf(all_keys, &len);
+    struct hostcfg cfg;
+    load_ok(f, s, len, &cfg);
+    expect_all_keys(&cfg);
+    hostcfg_free(&cfg);
+    free(s);
+
+    /* and a malformed value is still reported on its own line */
+    s = to_crlf("[log]\r\nlevel = \"debug\"\n[vm.linux]\ncpus = 2x\n", &len);
+    load_fails(f, s, len, EINVAL, ":4: vm.linux.cpus", NULL);
+    free(s);
+}
+
+static void test_bom(void **state)
+{
+    struct fx *f = *state;
+    char buf[sizeof(all_keys) + 3];
+    memcpy(buf, "\xEF\xBB\xBF", 3);
+    memcpy(buf + 3, all_keys, sizeof(all_keys));
+    struct hostcfg cfg;
+    load_ok(f, buf, strlen(buf), &cfg);
+    expect_all_keys(&cfg);
+    assert_memory_equal(cfg.bytes, "\xEF\xBB\xBF", 3); /* kept in the embedded bytes */
+    hostcfg_free(&cfg);
+
+    /* a BOM directly before a key on line 1, CRLF too */
+    static const char b2[] = "\xEF\xBB\xBFvm.linux.cpus = 3\r\n";
+    load_ok(f, b2, sizeof(b2) - 1, &cfg);
+    assert_int_equal(cfg.settings.cpus, 3);
+    hostcfg_free(&cfg);
+}
+
+static void test_long_lines(void **state)
+{
+    struct fx *f = *state;
+    size_t big = 64 * 1024;
+    char *s = malloc(4 * big + 1024);
+    assert_non_null(s);
+    size_t o = 0;
+    o += (size_t)sprintf(s + o, "[vm.linux]\ncpus = 4\n[other]\nbare = ");
+    memset(s + o, '7', big);
+    o += big;
+    o += (size_t)sprintf(s + o, "\nstr = \"");
+    memset(s + o, 'a', big);
+    o += big;
+    o += (size_t)sprintf(s + o, "\"\n# ");
+    memset(s + o, '#', big);
+    o += big;
+    o += (size_t)sprintf(s + o, "\n[log]\nlevel = \"info\"\nlong = '");
+    memset(s + o, 'b', big);
+    o += big;
+    o += (size_t)sprintf(s + o, "' # trailing\nformat = \"text\"\n");
+    struct hostcfg cfg;
+    load_ok(f, s, o, &cfg);
+    assert_int_equal(cfg.settings.cpus, 4);
+    assert_string_equal(cfg.settings.log_level, "info");
+    assert_string_equal(cfg.settings.log_format, "text");
+    hostcfg_free(&cfg);
+
+    /* a 64 KiB string in a key the agent reads: rejected with a bounded message */
+    o = (size_t)sprintf(s, "[log]\nlevel = \"");
+    memset(s + o, 'c', big);
+    o += big;
+    o += (size_t)sprintf(s + o, "\"\n");
+    load_fails(f, s, o, EINVAL, ":2: log.level", "is not one of");
+    free(s);
+}
+
+static const char unread_tables[] =
+    "[vm.linux]\n"
+    "cpus = 4\n"
+    "[[runners]]\n"
+    "name = \"a\"\n"
+    "labels = [\"x\", \"y\"]\n"
+    "[[runners]]\n"
+    "name = \"b\"\n"
+    "env = { A = \"1\", B = \"[not]\" }\n"
+    "[vm.linux]\n" /* TOML would refuse the re-opened table, but it's the user's file */
+    "memory_mb = 8192\n"
+    "[ephemerd]\n"
+    "ports = [\n"
+    "  10000, # containerd\n"
+    "  10001, # dispatch ]\n"
+    "  [1, 2],\n"
+    "]\n"
+    "script = \"\"\"\n"
+    "[vm.linux]\n"
+    "cpus = 99\n"
+    "\"\"\"\n"
+    "raw = '''\n"
+    "disk_size_gb = 99 ]]]\n"
+    "'''\n"
+    "nested = { a = {\n"
+    "  b = 1 },\n"
+    "  c = [ '}' ] }\n"
+    "[dind]\n"
+    "enabled = true\n"
+    "[[dind.rules]]\n"
+    "enabled = false\n"
+    "allow_privileged = false\n"
+    "[vm.linux]\n"
+    "disk_size_gb = 100\n"
+    "[dind]\n"
+    "allow_privileged = true\n"
+    "[log]\n"
+    "level = \"debug\"\n"
+    "format = \"json\"\n";
+
+static void test_unread_tables(void **state)
+{
+    struct fx *f = *state;
+    struct hostcfg cfg;
+    load_str_ok(f, unread_tables, &cfg);
+    expect_all_keys(&cfg);
+    hostcfg_free(&cfg);
+
+    size_t len;
+    char *s = to_crlf(unread_tables, &len);
+    load_ok(f, s, len, &cfg);
+    expect_all_keys(&cfg);
+    hostcfg_free(&cfg);
+    free(s);
+}
+
+static void test_malformed_values(void **state)
+{
+    struct fx *f = *state;
+    char where[1024];
+    snprintf(where, sizeof(where), "%s:3: vm.linux.cpus", f->path);
+    const char *bad = "[vm.linux]\n# cpus\ncpus = \"four\"\n";
+    load_fails(f, bad, strlen(bad), EINVAL, where, "integer");
+
+    snprintf(where, sizeof(where), "%s:2: vm.linux.cpus", f->path);
+    bad = "[vm.linux]\ncpus = 4x\n";
+    load_fails(f, bad, strlen(bad), EINVAL, where, "invalid");
+    bad = "[vm.linux]\ncpus = 0\n";
+    load_fails(f, bad, strlen(bad), EINVAL, where, "out of range");
+    bad = "[vm.linux]\ncpus = 1025\n";
+    load_fails(f, bad, strlen(bad), EINVAL, where, "out of range");
+    bad = "[vm.linux]\ncpus = [\n 2 ]\n";
+    load_fails(f, bad, strlen(bad), EINVAL, where, "next lines");
+
+    bad = "[vm.linux]\nmemory_mb = 63\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: vm.linux.memory_mb", "out of range");
+    bad = "[vm.linux]\nmemory_mb = 16777217\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: vm.linux.memory_mb", "out of range");
+    bad = "[vm.linux]\ndisk_size_gb = 65537\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: vm.linux.disk_size_gb", "out of range");
+    bad = "[dind]\nenabled = 1\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: dind.enabled", "true or false");
+    bad = "[dind]\nallow_privileged = \"yes\"\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: dind.allow_privileged", "true or false");
+    bad = "[log]\nlevel = \"loud\"\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: log.level", "\"loud\" is not one of");
+    bad = "[log]\nformat = \"xml\"\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: log.format", "is not one of");
+    bad = "[log]\nformat = text\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: log.format", "invalid value");
+    /* the first error in file order is the one reported */
+    bad = "[vm.linux]\ncpus = \"four\"\nmemory_mb = 1e3\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: vm.linux.cpus", "got a string");
+    bad = "[vm.linux]\nmemory_mb = 1e3\ncpus = 0\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":2: vm.linux.memory_mb", "floats");
+    bad = "[log]\nlevel = \"info\"\n\n[log]\nlevel = \"warn\"\n";
+    load_fails(f, bad, strlen(bad), EINVAL, ":5: log.level", "line 2");
+
+    /* limits are inclusive */
+    struct hostcfg cfg;
+    load_str_ok(f, "[vm.linux]\ncpus=1024\nmemory_mb=64\ndisk_size_gb=65536\n", &cfg);
+    assert_int_equal(cfg.settings.cpus, 1024);
+    assert_int_equal(cfg.settings.memory_mb, 64);
+    assert_int_equal(cfg.settings.disk_size_gb, 65536);
+    hostcfg_free(&cfg);
+    load_str_ok(f, "[vm.linux]\ncpus=1\nmemory_mb=16777216\ndisk_size_gb=1\n", &cfg);
+    assert_int_equal(cfg.settings.cpus, 1);
+    assert_int_equal(cfg.settings.memory_mb, 16777216);
+    hostcfg_free(&cfg);
+}
+
+/* A file of exactly n bytes: the agent's keys, then comment padding. */
+static char *padded(size_t n)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    static const char head[] = "[vm.linux]\ncpus = 2\n# ";
+    assert_true(n > sizeof(head) + 1);
+    memcpy(s, head, sizeof(head) - 1);
+    memset(s + sizeof(head) - 1, 'p', n - (sizeof(head) - 1) - 1);
+    s[n - 1] = '\n';
+    s[n] = '\0';
+    return s;
+}
+
+static void test_size_limit(void **state)
+{
+    struct fx *f = *state;
+    char *s = padded(HOSTCFG_MAX_BYTES);
+    struct hostcfg cfg;
+    load_ok(f, s, HOSTCFG_MAX_BYTES, &cfg);
+    assert_int_equal(cfg.settings.cpus, 2);
+    hostcfg_free(&cfg);
+    free(s);
+
+    s = padded(HOSTCFG_MAX_BYTES + 1);
+    load_fails(f, s, HOSTCFG_MAX_BYTES + 1, EFBIG, f->path, "1 MiB");
+    free(s);
+
+    /* one 1 MiB line without a newline, holding the only key */
+    s = malloc(HOSTCFG_MAX_BYTES);
+    assert_non_null(s);
+    static const char key[] = "vm.linux.cpus = 5 #";
+    memcpy(s, key, sizeof(key) - 1);
+    memset(s + sizeof(key) - 1, 'z', HOSTCFG_MAX_BYTES - (sizeof(key) - 1));
+    load_ok(f, s, HOSTCFG_MAX_BYTES, &cfg);
+    assert_int_equal(cfg.settings.cpus, 5);
+    hostcfg_free(&cfg);
+
+    /* hostcfg_parse refuses more than the limit on its own */
+    struct hostcfg_settings st;
+    struct evm_err err = {0};
+    assert_int_equal(hostcfg_parse("x", s, HOSTCFG_MAX_BYTES + 0, &st, &err), 0);
+    free(s);
+    s = padded(HOSTCFG_MAX_BYTES + 10);
+    assert_int_equal(hostcfg_parse("x", s, HOSTCFG_MAX_BYTES + 10, &st, &err), -EFBIG);
+    free(s);
+}
+
+static void test_directory(void **state)
+{
+    (void)state;
+    struct hostcfg cfg;
+    struct evm_err err = {0};
+    char *d = tu_tmpdir(); /* a directory in place of the file */
+    assert_int_equal(hostcfg_load(d, &cfg, &err), 0);
+    assert_int_equal(cfg.state, HOSTCFG_UNUSABLE);
+    assert_null(cfg.bytes);
+    assert_true(strlen(cfg.reason) > 0);
+    hostcfg_free(&cfg);
+    tu_rmrf(d);
+    free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crlf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bom, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unread_tables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
