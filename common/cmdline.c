@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "manifest.h" /* boot_id_valid */
+#include "bootid.h"
+#include "strutil.h"
 
 #define KEY_PREFIX "ephemerd."
 #define CMDLINE_HEAD "rdinit=/init"
@@ -153,16 +154,7 @@ static int token_ok(const char *s, size_t n)
  * bytes shown as '?'. */
 static void excerpt(const char *s, size_t n, char out[72])
 {
-    size_t m = n > 64 ? 64 : n;
-    for (size_t i = 0; i < m; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-    }
-    if (n > m) {
-        memcpy(out + m, "...", 3);
-        m += 3;
-    }
-    out[m] = '\0';
+    str_excerpt(out, 72, s, n, 64);
 }
 
 /* ---- builder ----------------------------------------------------------------------- */

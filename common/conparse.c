@@ -1,10 +1,12 @@
-/* conparse.c — parsing EPHEMERD_* console markers. */
+/* conparse.c — the console protocol: parsing EPHEMERD_* markers, the stop request. */
 #include "conparse.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootid.h"
 #include "markers.h"
 
 static void take_boot_id(const char *p, struct con_msg *m)
@@ -112,4 +114,49 @@ enum con_kind conparse_line(const char *line, struct con_msg *m)
     if ((p = strstr(line, MARKER_EXIT " ")))
         return parse_exit(p, m);
     return CON_NONE;
+}
+
+int conparse_format_stop(char *buf, size_t size, const char *boot_id, struct evm_err *err)
+{
+    if (!boot_id_valid(boot_id))
+        return evm_errf(err, EINVAL, "stop request: the boot id is not %d lowercase hex digits",
+                        BOOT_ID_HEX_LEN);
+    int n = snprintf(buf, size, MARKER_STOP " boot_id=%s\n", boot_id);
+    if (n < 0 || (size_t)n >= size)
+        return evm_errf(err, ENOSPC, "stop request: buffer of %zu bytes too small", size);
+    return 0;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool conparse_stop_request(const char *line, char boot_id[BOOT_ID_HEX_LEN + 1])
+{
+    boot_id[0] = '\0';
+    while (is_blank(*line))
+        line++;
+    size_t n = strlen(line);
+    while (n > 0 && is_blank(line[n - 1]))
+        n--;
+    size_t k = strlen(MARKER_STOP);
+    if (n < k || memcmp(line, MARKER_STOP, k) != 0)
+        return false;
+    if (n == k)
+        return true;
+    if (!is_blank(line[k]))
+        return false; /* EPHEMERD_STOPX… is another word */
+    const char *arg = line + k + 1;
+    size_t alen = n - k - 1;
+    const char *key = "boot_id=";
+    size_t klen = strlen(key);
+    if (alen == klen + BOOT_ID_HEX_LEN && memcmp(arg, key, klen) == 0) {
+        char id[BOOT_ID_HEX_LEN + 1];
+        memcpy(id, arg + klen, BOOT_ID_HEX_LEN);
+        id[BOOT_ID_HEX_LEN] = '\0';
+        if (boot_id_valid(id))
+            memcpy(boot_id, id, sizeof(id));
+    }
+    return true;
 }

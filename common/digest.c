@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fileutil.h"
+#include "strutil.h"
 
 void digest_init(struct digest *d)
 {
@@ -69,23 +70,12 @@ void hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int hex_decode(const char *in, size_t inlen, uint8_t *out, size_t len)
 {
     if (inlen != 2 * len)
         return -EINVAL;
     for (size_t i = 0; i < len; i++) {
-        int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+        int hi = hex_digit_value(in[2 * i]), lo = hex_digit_value(in[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -1,6 +1,7 @@
 /* err.c — filling and wrapping struct evm_err. */
 #include "err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 int evm_errf(struct evm_err *e, int code, const char *fmt, ...)
 {
     if (code <= 0)
-        code = 5; /* EIO: a caller error must never turn a failure into success */
+        code = EIO; /* a caller error must never turn a failure into success */
     if (e) {
         va_list ap;
         va_start(ap, fmt);
@@ -22,7 +23,7 @@ int evm_errf(struct evm_err *e, int code, const char *fmt, ...)
 int evm_err_wrap(struct evm_err *e, const char *fmt, ...)
 {
     if (!e)
-        return -5;
+        return -EIO; /* the code lived in the dropped error: still a failure */
     char prefix[256];
     char old[sizeof(e->msg)];
     va_list ap;
@@ -43,7 +44,7 @@ int evm_err_wrap(struct evm_err *e, const char *fmt, ...)
     memcpy(e->msg + n + 2, old, oldlen);
     e->msg[n + 2 + oldlen] = '\0';
     if (e->code <= 0)
-        e->code = 5;
+        e->code = EIO;
     return -e->code;
 }
 

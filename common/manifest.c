@@ -10,22 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bootid.h"
 #include "digest.h"
 
 #define MODE_DIGITS 4
 #define MODE_MAX 07777u
-
-int boot_id_valid(const char *s)
-{
-    if (!s)
-        return 0;
-    for (size_t i = 0; i < BOOT_ID_HEX_LEN; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return 0;
-    }
-    return s[BOOT_ID_HEX_LEN] == '\0';
-}
 
 /* Why path (n bytes, not necessarily NUL-terminated) is not an acceptable manifest path,
  * or NULL when it is. */

@@ -49,7 +49,4 @@ const struct manifest_file *manifest_find(const struct manifest *m, const char *
 int manifest_add(struct manifest *m, const char *path, unsigned mode, uint64_t size,
                  const uint8_t sha256[32], struct evm_err *err);
 
-/* True when s is exactly BOOT_ID_HEX_LEN lowercase hex digits. */
-int boot_id_valid(const char *s);
-
 #endif

@@ -5,11 +5,7 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "tail.h"
 
 int random_bytes(void *buf, size_t len, struct evm_err *err);
-
-/* A fresh boot id: BOOT_ID_HEX_LEN lowercase hex digits. */
-int boot_id_generate(char out[BOOT_ID_HEX_LEN + 1], struct evm_err *err);
 
 #endif

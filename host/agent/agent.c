@@ -10,6 +10,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "bootid.h"
 #include "config/bootparams.h"
 #include "cmdline.h"
 #include "conparse.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootid.h"
 #include "initrd/bootinitrd.h"
 #include "cli/cmd_base.h"
 #include "cli/commands.h"

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bootid.h"
 #include "manifest.h"
 
 int bootparams_from_config(const struct hostcfg *cfg, const char *root_disk, const char *boot_id,

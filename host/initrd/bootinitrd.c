@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "bootid.h"
 #include "initrd/cachedir.h"
 #include "initrd/cpiowriter.h"
 #include "digest.h"

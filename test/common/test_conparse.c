@@ -1,4 +1,5 @@
 /* test_conparse.c — the host reads back exactly what the guest's console.c writes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,11 +49,60 @@ static void test_not_markers(void **state)
     assert_int_equal(conparse_line("EPHEMERD_EXIT status=abc", &m), CON_NONE);
 }
 
+static void test_stop_request_round_trip(void **state)
+{
+    (void)state;
+    char line[128], id[BOOT_ID_HEX_LEN + 1];
+    assert_int_equal(conparse_format_stop(line, sizeof(line), BID, NULL), 0);
+    assert_string_equal(line, "EPHEMERD_STOP boot_id=" BID "\n");
+    assert_true(conparse_stop_request(line, id));
+    assert_string_equal(id, BID);
+    /* CRLF from a terminal, blanks around it */
+    assert_true(conparse_stop_request("  EPHEMERD_STOP boot_id=" BID " \r\n", id));
+    assert_string_equal(id, BID);
+}
+
+static void test_stop_request_without_valid_id(void **state)
+{
+    (void)state;
+    char id[BOOT_ID_HEX_LEN + 1];
+    /* Requests, but without an id the guest can accept: it ignores and logs them. */
+    assert_true(conparse_stop_request("EPHEMERD_STOP", id));
+    assert_string_equal(id, "");
+    assert_true(conparse_stop_request("EPHEMERD_STOP boot_id=0123", id));
+    assert_string_equal(id, "");
+    assert_true(conparse_stop_request("EPHEMERD_STOP boot_id=" BID "0", id));
+    assert_string_equal(id, "");
+    assert_true(conparse_stop_request("EPHEMERD_STOP boot_id=0123456789ABCDEF0123456789abcdef", id));
+    assert_string_equal(id, "");
+    /* Not requests at all. */
+    assert_false(conparse_stop_request("EPHEMERD_STOPPED boot_id=" BID, id));
+    assert_false(conparse_stop_request("echo EPHEMERD_STOP boot_id=" BID, id));
+    assert_false(conparse_stop_request("", id));
+    assert_false(conparse_stop_request("EPHEMERD_EXIT status=0", id));
+}
+
+static void test_stop_request_format_refuses(void **state)
+{
+    (void)state;
+    char line[128];
+    struct evm_err err = {0};
+    assert_int_equal(conparse_format_stop(line, sizeof(line), "xyz", &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "boot id"));
+    assert_int_equal(conparse_format_stop(line, 20, BID, &err), -ENOSPC);
+    /* An echoed request is not a marker the host acts on. */
+    struct con_msg m;
+    assert_int_equal(conparse_line("EPHEMERD_STOP boot_id=" BID, &m), CON_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_markers),
         cmocka_unit_test(test_not_markers),
+        cmocka_unit_test(test_stop_request_round_trip),
+        cmocka_unit_test(test_stop_request_without_valid_id),
+        cmocka_unit_test(test_stop_request_format_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootid.h"
 #include "manifest.h"
 
 #define BID "0123456789abcdef0123456789abcdef"
