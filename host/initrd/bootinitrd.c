@@ -68,14 +68,14 @@ int bootinitrd_mtime_from_env(uint64_t *mtime, struct evm_err *err)
         return 0;
     uint64_t v = 0;
     for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9' || v > 0xffffffffu)
+        if (*p < '0' || *p > '9' || v > CPIO_MTIME_MAX)
             return evm_errf(err, EINVAL,
                             "SOURCE_DATE_EPOCH=%s: not a Unix time (decimal, fits "
                             "32 bits)",
                             s);
         v = v * 10 + (uint64_t)(*p - '0');
     }
-    if (v > 0xffffffffu)
+    if (v > CPIO_MTIME_MAX)
         return evm_errf(err, EINVAL, "SOURCE_DATE_EPOCH=%s: does not fit the cpio mtime field", s);
     *mtime = v;
     return 0;
@@ -255,11 +255,11 @@ int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *
     memset(res, 0, sizeof(*res));
     if (!o->boot_id || !boot_id_valid(o->boot_id))
         return evm_errf(err, EINVAL, "boot id must be %d lowercase hex digits", BOOT_ID_HEX_LEN);
-    if (o->mtime > 0xffffffffu)
-        return evm_errf(err, EINVAL, "mtime %llu does not fit the cpio header",
-                        (unsigned long long)o->mtime);
+    int r = cpio_check_mtime(o->mtime, err);
+    if (r < 0)
+        return r;
 
-    int r = open_regular_file(o->binary, &b.bin_fd, &b.bin_size, err);
+    r = open_regular_file(o->binary, &b.bin_fd, &b.bin_size, err);
     if (r < 0)
         return evm_err_wrap(err, "daemon binary");
     r = atomicfile_open(&b.out, o->out, err);

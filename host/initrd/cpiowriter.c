@@ -15,6 +15,14 @@
 #define GZIP_LEVEL 6
 #define IO_CHUNK (256u * 1024u)
 
+int cpio_check_mtime(uint64_t mtime, struct evm_err *err)
+{
+    if (mtime > CPIO_MTIME_MAX)
+        return evm_errf(err, EINVAL, "mtime %llu does not fit the cpio header",
+                        (unsigned long long)mtime);
+    return 0;
+}
+
 static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
     struct cpio_sink *s = ctx;

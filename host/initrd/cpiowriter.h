@@ -1,8 +1,9 @@
 /* cpiowriter.h — one newc cpio member written with libarchive into one or two atomic
  * files, with the project's deterministic settings: uid/gid 0, nlink 1, caller-chosen
  * inode numbers, a fixed mtime, zstd level 1 or gzip level 6 without a header timestamp,
- * 64 KiB blocks with a short last block (no padding past the trailer). Shared by the boot
- * initrd builder (bootinitrd.c) and the base initrd builder (baseinitrd.c). */
+ * 64 KiB blocks with a short last block (no padding past the trailer); and the newc header's
+ * 32-bit mtime limit, which both builders check up front. Shared by the boot initrd builder
+ * (bootinitrd.c) and the base initrd builder (baseinitrd.c). */
 #ifndef EVM_CPIOWRITER_H
 #define EVM_CPIOWRITER_H
 
@@ -12,6 +13,12 @@
 #include "atomicfile.h"
 #include "initrd/bootinitrd.h" /* enum compress */
 #include "err.h"
+
+/* The newc header's mtime field: 8 hex digits. */
+#define CPIO_MTIME_MAX 0xffffffffu
+
+/* 0 when mtime fits the newc header, else -EINVAL saying so. */
+int cpio_check_mtime(uint64_t mtime, struct evm_err *err);
 
 struct archive;
 struct archive_entry;

@@ -18,7 +18,9 @@
 
 #include <cmocka.h>
 
+#include "initrd/baseinitrd.h"
 #include "initrd/bootinitrd.h"
+#include "initrd/cpiowriter.h"
 #include "digest.h"
 #include "config/hostcfg.h"
 #include "manifest.h"
@@ -506,6 +508,46 @@ static void test_source_date_epoch(void **state)
     assert_int_equal(m, 0);
 }
 
+/* The newc header holds a 32-bit mtime: both builders refuse a larger one up front, through
+ * the one check in cpiowriter.c, and write nothing. */
+static void test_mtime_limit(void **state)
+{
+    (void)state;
+    struct evm_err err = {0};
+    assert_int_equal(cpio_check_mtime(0, &err), 0);
+    assert_int_equal(cpio_check_mtime(CPIO_MTIME_MAX, &err), 0);
+    assert_int_equal(cpio_check_mtime((uint64_t)CPIO_MTIME_MAX + 1, &err), -EINVAL);
+    assert_string_equal(err.msg, "mtime 4294967296 does not fit the cpio header");
+
+    struct fixture f;
+    fx_init(&f, 100, 100, NULL);
+    struct bootinitrd_opts bo = {.base = f.base,
+                                 .binary = f.binary,
+                                 .boot_id = BOOT_ID,
+                                 .cache_dir = f.cache,
+                                 .out = f.out,
+                                 .mtime = (uint64_t)CPIO_MTIME_MAX + 1};
+    struct bootinitrd_result bres;
+    evm_err_clear(&err);
+    assert_int_equal(bootinitrd_build(&bo, &bres, &err), -EINVAL);
+    assert_string_equal(err.msg, "mtime 4294967296 does not fit the cpio header");
+    assert_null(tu_read(f.out, NULL));
+
+    char *list = tu_path(f.dir, "base.list");
+    tu_write(list, "dir /proc 0555\n", 15);
+    struct baseinitrd_opts ao = {.list = list, .out = f.out, .mtime = 1ull << 40};
+    struct baseinitrd_result ares;
+    evm_err_clear(&err);
+    assert_int_equal(baseinitrd_build(&ao, &ares, &err), -EINVAL);
+    assert_string_equal(err.msg, "mtime 1099511627776 does not fit the cpio header");
+    assert_null(tu_read(f.out, NULL));
+    ao.mtime = CPIO_MTIME_MAX;
+    assert_int_equal(baseinitrd_build(&ao, &ares, &err), 0);
+    assert_int_equal(ares.entries, 1);
+    free(list);
+    fx_free(&f);
+}
+
 static void test_compress_names(void **state)
 {
     (void)state;
@@ -533,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_failure_keeps_previous),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_source_date_epoch),
+        cmocka_unit_test(test_mtime_limit),
         cmocka_unit_test(test_compress_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
