@@ -2,12 +2,11 @@
  * from init and the kernel never interleave mid-line. */
 #include "console.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "fileutil.h"
 #include "markers.h"
 
 void console_init(struct console *c, int fd)
@@ -39,16 +38,8 @@ static void emit(const struct console *c, const char *body)
     size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
     if (line[len - 1] != '\n')
         line[len - 1] = '\n';
-    const char *p = line;
-    while (len > 0) {
-        ssize_t w = write(c->fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* nowhere left to report to */
-        p += w;
-        len -= (size_t)w;
-    }
+    /* A failure is not reported: the console is where it would be reported to. */
+    (void)write_all(c->fd, line, len, NULL, "the console");
 }
 
 void console_stage(const struct console *c, const char *stage)

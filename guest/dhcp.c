@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -25,6 +24,7 @@
 #include <net/if.h>
 #include <netpacket/packet.h>
 
+#include "clock.h"
 #include "log.h"
 #include "netcfg.h"
 #include "random.h"
@@ -274,13 +274,6 @@ size_t dhcp_build_message(uint8_t *buf, int msg_type, uint32_t xid, const uint8_
 
 /* ---- transport ---------------------------------------------------------------------- */
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
     for (size_t i = 0; i + 1 < len; i += 2)
@@ -323,12 +316,13 @@ static int sock_open(struct dhcp_sock *s, const char *ifname, int ifindex, struc
     return 0;
 }
 
-/* Broadcasts one DHCP message from 0.0.0.0:68 to 255.255.255.255:67. Returns 0 or -errno. */
-static int sock_send(const struct dhcp_sock *s, const uint8_t *msg, size_t len)
+/* Broadcasts one DHCP message from 0.0.0.0:68 to 255.255.255.255:67. */
+static int sock_send(const struct dhcp_sock *s, const uint8_t *msg, size_t len, struct evm_err *err)
 {
     uint8_t pkt[20 + 8 + DHCP_MAX_MSG];
     if (len > DHCP_MAX_MSG)
-        return -EMSGSIZE;
+        return evm_errf(err, EMSGSIZE, "DHCP: sending on %s: a message of %zu bytes", s->ifname,
+                        len);
     uint8_t *ip = pkt, *udp = pkt + 20;
     memset(pkt, 0, 28);
     ip[0] = 0x45;
@@ -352,63 +346,72 @@ static int sock_send(const struct dhcp_sock *s, const uint8_t *msg, size_t len)
                              .sll_ifindex = s->ifindex,
                              .sll_halen = 6};
     memset(to.sll_addr, 0xff, 6);
-    if (sendto(s->fd, pkt, 28 + len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-        return -errno;
+    if (sendto(s->fd, pkt, 28 + len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+        int e = errno;
+        return evm_errf(err, e, "DHCP: sending on %s: %s", s->ifname, strerror(e));
+    }
     return 0;
 }
 
+/* The UDP payload of one received IPv4 frame for the client port, or NULL when the frame
+ * is anything else (a bad IP header checksum, a fragment, another protocol or port). */
+static const uint8_t *udp_payload(const uint8_t *buf, size_t len, size_t *plen)
+{
+    if (len < 28 || (buf[0] >> 4) != 4)
+        return NULL;
+    size_t ihl = (size_t)(buf[0] & 15) * 4;
+    size_t tot = get16be(buf + 2);
+    if (ihl < 20 || tot < ihl + 8 || tot > len || buf[9] != 17 ||
+        (get16be(buf + 6) & 0x3fff) != 0 || csum_fold(csum_add(0, buf, ihl)) != 0)
+        return NULL;
+    const uint8_t *udp = buf + ihl;
+    size_t ulen = get16be(udp + 4);
+    if (get16be(udp + 2) != DHCP_CLIENT_PORT || ulen < 8 || ulen > tot - ihl)
+        return NULL;
+    *plen = ulen - 8;
+    return udp + 8;
+}
+
 /* Waits until deadline for a UDP datagram to port 68 and parses it. Returns 1 with *reply
- * and *src (IP source, network order) filled, 0 on deadline, -errno on a socket error.
- * Anything that is not a well-formed DHCP reply is skipped. */
+ * and *src (IP source, network order) filled, 0 on deadline, a negative errno on a socket
+ * error. Anything that is not a well-formed DHCP reply is skipped. */
 static int sock_recv(const struct dhcp_sock *s, uint64_t deadline, struct dhcp_reply *reply,
-                     uint32_t *src)
+                     uint32_t *src, struct evm_err *err)
 {
     uint8_t buf[2048];
     for (;;) {
-        uint64_t now = mono_ms();
+        uint64_t now = clock_monotonic_ms();
         if (now >= deadline)
             return 0;
         uint64_t wait = deadline - now;
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
         int pr = poll(&pfd, 1, wait > 60000 ? 60000 : (int)wait);
-        if (pr < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (pr == 0)
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (pr <= 0)
             continue;
         struct sockaddr_ll from;
         socklen_t fromlen = sizeof(from);
         ssize_t n =
             recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            return -errno;
-        }
-        if (from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != s->ifindex)
+        if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            break;
+        if (n < 0 || from.sll_pkttype == PACKET_OUTGOING || from.sll_ifindex != s->ifindex)
             continue;
-        size_t len = (size_t)n;
-        if (len < 28 || (buf[0] >> 4) != 4)
-            continue;
-        size_t ihl = (size_t)(buf[0] & 15) * 4;
-        size_t tot = get16be(buf + 2);
-        if (ihl < 20 || tot < ihl + 8 || tot > len || buf[9] != 17 ||
-            (get16be(buf + 6) & 0x3fff) != 0 || csum_fold(csum_add(0, buf, ihl)) != 0)
-            continue;
-        const uint8_t *udp = buf + ihl;
-        size_t ulen = get16be(udp + 4);
-        if (get16be(udp + 2) != DHCP_CLIENT_PORT || ulen < 8 || ulen > tot - ihl)
+        size_t plen;
+        const uint8_t *payload = udp_payload(buf, (size_t)n, &plen);
+        if (!payload)
             continue;
         struct evm_err perr = {0};
-        if (dhcp_parse_reply(udp + 8, ulen - 8, reply, &perr) != 0) {
+        if (dhcp_parse_reply(payload, plen, reply, &perr) != 0) {
             log_debug("DHCP: ignoring a malformed reply on %s: %s", s->ifname, perr.msg);
             continue;
         }
         *src = get32(buf + 12);
         return 1;
     }
+    int e = errno;
+    return evm_errf(err, e, "DHCP: receiving on %s: %s", s->ifname, strerror(e));
 }
 
 static unsigned backoff_ms(unsigned attempt)
@@ -447,133 +450,238 @@ static void lease_from_ack(const struct dhcp_reply *ack, uint32_t server_id,
     lease->lease_secs = ack->lease_secs;
 }
 
-int dhcp_acquire(const struct dhcp_config *cfg, struct dhcp_lease *lease, struct evm_err *err)
-{
-    const char *ifname = cfg->ifname;
+/* ---- the exchange ------------------------------------------------------------------- */
+
+/* What one round (a message sent, replies awaited) ends in, besides a lease (0) or an
+ * error (negative). */
+enum { ROUND_AGAIN = 1, ROUND_GAVE_UP = 2 };
+
+enum reply_action { REPLY_IGNORED, REPLY_NEXT_ROUND, REPLY_ACK };
+
+struct dhcp_run {
+    const struct dhcp_config *cfg;
+    const char *ifname;
     uint8_t mac[6];
+    struct dhcp_sock s;
+    uint64_t start, deadline;
+    enum { SELECTING, REQUESTING } state;
+    uint32_t xid, offer_addr, server_id; /* network byte order */
+    bool new_xid;                        /* the next DISCOVER starts a new exchange */
+    unsigned discovers, requests, naks, offers;
+    int send_err; /* the last send error, logged once */
+    struct dhcp_lease *lease;
+};
+
+static int run_open(struct dhcp_run *d, const struct dhcp_config *cfg, struct dhcp_lease *lease,
+                    struct evm_err *err)
+{
+    memset(d, 0, sizeof(*d));
+    d->cfg = cfg;
+    d->ifname = cfg->ifname;
+    d->lease = lease;
+    d->s.fd = -1;
+    d->state = SELECTING;
+    d->new_xid = true;
     int ifindex;
-    int r = netcfg_get_mac(ifname, mac, &ifindex, err);
+    int r = netcfg_get_mac(d->ifname, d->mac, &ifindex, err);
     if (r < 0)
         return r;
     unsigned total = cfg->total_timeout_ms ? cfg->total_timeout_ms : DEFAULT_TIMEOUT_MS;
-    uint64_t start = mono_ms(), deadline = start + total;
-    struct dhcp_sock s = {.fd = -1};
-    r = sock_open(&s, ifname, ifindex, err);
-    if (r < 0)
-        return r;
+    d->start = clock_monotonic_ms();
+    d->deadline = d->start + total;
+    return sock_open(&d->s, d->ifname, ifindex, err);
+}
 
-    enum { SELECTING, REQUESTING } state = SELECTING;
-    uint32_t xid = 0, offer_addr = 0, server_id = 0;
-    unsigned discovers = 0, requests = 0, naks = 0, offers = 0;
-    int send_err = 0;
-    bool new_xid = true;
-    char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
-    uint8_t msg[DHCP_MAX_MSG];
-    r = 1; /* 1: still running */
-    while (r == 1) {
-        uint64_t now = mono_ms();
-        if (now >= deadline)
-            break;
-        unsigned tries;
-        size_t len;
-        uint16_t secs = (now - start) / 1000 > 0xffff ? 0xffff : (uint16_t)((now - start) / 1000);
-        if (state == REQUESTING && requests >= REQUEST_TRIES) {
-            log_warn("DHCP: no answer from %s to the REQUEST for %s on %s; starting over",
-                     ip_str(server_id, a), ip_str(offer_addr, b), ifname);
-            state = SELECTING;
-            new_xid = true;
-        }
-        if (state == SELECTING) {
-            if (cfg->max_attempts && discovers >= cfg->max_attempts)
-                break;
-            /* Retransmissions keep the xid, so a late OFFER to an earlier DISCOVER (a
-             * server that ping-checks the address first) still counts. */
-            if (new_xid) {
-                if ((r = random_bytes(&xid, sizeof(xid), err)) < 0)
-                    break;
-                r = 1;
-                new_xid = false;
-            }
-            tries = ++discovers;
-            requests = 0;
-            len = dhcp_build_message(msg, DHCP_DISCOVER, xid, mac, secs, 0, 0);
-            if (discovers == 1)
-                log_info("DHCP: DISCOVER on %s", ifname);
-            else
-                log_debug("DHCP: DISCOVER on %s (attempt %u)", ifname, discovers);
-        } else {
-            tries = ++requests;
-            len = dhcp_build_message(msg, DHCP_REQUEST, xid, mac, secs, offer_addr, server_id);
-            log_debug("DHCP: REQUEST %s from %s on %s (attempt %u)", ip_str(offer_addr, a),
-                      ip_str(server_id, b), ifname, requests);
-        }
-        int se = sock_send(&s, msg, len);
-        if (se < 0) {
-            if (se != send_err)
-                log_debug("DHCP: sending on %s: %s", ifname, strerror(-se));
-            send_err = se;
-        }
-        uint64_t until = now + backoff_ms(tries);
-        if (until > deadline)
-            until = deadline;
-        for (;;) {
-            struct dhcp_reply rep;
-            uint32_t src = 0;
-            int rr = sock_recv(&s, until, &rep, &src);
-            if (rr < 0) {
-                r = evm_errf(err, -rr, "DHCP: receiving on %s: %s", ifname, strerror(-rr));
-                break;
-            }
-            if (rr == 0)
-                break;
-            if (rep.op != BOOTREPLY || rep.xid != xid || memcmp(rep.chaddr, mac, 6) != 0)
-                continue;
-            if (state == SELECTING) {
-                if (rep.msg_type != DHCP_OFFER || rep.yiaddr == 0)
-                    continue;
-                uint32_t sid = rep.server_id ? rep.server_id : src;
-                if (sid == 0)
-                    continue;
-                offers++;
-                offer_addr = rep.yiaddr;
-                server_id = sid;
-                log_info("DHCP: offer of %s from %s on %s", ip_str(offer_addr, a),
-                         ip_str(server_id, b), ifname);
-                state = REQUESTING;
-                break; /* send the REQUEST now */
-            }
-            if (rep.server_id && rep.server_id != server_id)
-                continue;
-            if (rep.msg_type == DHCP_NAK) {
-                naks++;
-                log_warn("DHCP: %s declined (NAK) the request for %s on %s; starting over",
-                         ip_str(server_id, a), ip_str(offer_addr, b), ifname);
-                state = SELECTING;
-                new_xid = true;
-                break;
-            }
-            if (rep.msg_type != DHCP_ACK || rep.yiaddr == 0)
-                continue;
-            lease_from_ack(&rep, server_id, lease);
-            r = 0;
-            break;
-        }
+/* Back to SELECTING with a new xid. */
+static void start_over(struct dhcp_run *d)
+{
+    d->state = SELECTING;
+    d->new_xid = true;
+}
+
+/* The next DISCOVER into msg, or ROUND_GAVE_UP after max_attempts of them. Retransmissions
+ * keep the xid, so a late OFFER to an earlier DISCOVER (a server that ping-checks the
+ * address first) still counts. */
+static int build_discover(struct dhcp_run *d, uint16_t secs, uint8_t *msg, size_t *len,
+                          struct evm_err *err)
+{
+    if (d->cfg->max_attempts && d->discovers >= d->cfg->max_attempts)
+        return ROUND_GAVE_UP;
+    if (d->new_xid) {
+        int r = random_bytes(&d->xid, sizeof(d->xid), err);
+        if (r < 0)
+            return r;
+        d->new_xid = false;
     }
-    close(s.fd);
-    if (r <= 0)
+    d->discovers++;
+    d->requests = 0;
+    *len = dhcp_build_message(msg, DHCP_DISCOVER, d->xid, d->mac, secs, 0, 0);
+    if (d->discovers == 1)
+        log_info("DHCP: DISCOVER on %s", d->ifname);
+    else
+        log_debug("DHCP: DISCOVER on %s (attempt %u)", d->ifname, d->discovers);
+    return ROUND_AGAIN;
+}
+
+static size_t build_request(struct dhcp_run *d, uint16_t secs, uint8_t *msg)
+{
+    char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+    d->requests++;
+    log_debug("DHCP: REQUEST %s from %s on %s (attempt %u)", ip_str(d->offer_addr, a),
+              ip_str(d->server_id, b), d->ifname, d->requests);
+    return dhcp_build_message(msg, DHCP_REQUEST, d->xid, d->mac, secs, d->offer_addr, d->server_id);
+}
+
+/* Sends this round's message (a send error is logged once and the round goes on: the
+ * retransmission may get through). *tries: how many times this message has been sent. */
+static int send_next(struct dhcp_run *d, uint64_t now, unsigned *tries, struct evm_err *err)
+{
+    char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+    if (d->state == REQUESTING && d->requests >= REQUEST_TRIES) {
+        log_warn("DHCP: no answer from %s to the REQUEST for %s on %s; starting over",
+                 ip_str(d->server_id, a), ip_str(d->offer_addr, b), d->ifname);
+        start_over(d);
+    }
+    uint64_t elapsed_s = (now - d->start) / 1000;
+    uint16_t secs = elapsed_s > 0xffff ? 0xffff : (uint16_t)elapsed_s;
+    uint8_t msg[DHCP_MAX_MSG];
+    size_t len;
+    if (d->state == SELECTING) {
+        int r = build_discover(d, secs, msg, &len, err);
+        if (r != ROUND_AGAIN)
+            return r;
+        *tries = d->discovers;
+    } else {
+        len = build_request(d, secs, msg);
+        *tries = d->requests;
+    }
+    struct evm_err serr = {0};
+    int se = sock_send(&d->s, msg, len, &serr);
+    if (se < 0 && se != d->send_err)
+        log_debug("%s", serr.msg);
+    if (se < 0)
+        d->send_err = se;
+    return ROUND_AGAIN;
+}
+
+static enum reply_action on_offer(struct dhcp_run *d, const struct dhcp_reply *rep, uint32_t src)
+{
+    if (rep->msg_type != DHCP_OFFER || rep->yiaddr == 0)
+        return REPLY_IGNORED;
+    uint32_t sid = rep->server_id ? rep->server_id : src;
+    if (sid == 0)
+        return REPLY_IGNORED;
+    d->offers++;
+    d->offer_addr = rep->yiaddr;
+    d->server_id = sid;
+    char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+    log_info("DHCP: offer of %s from %s on %s", ip_str(d->offer_addr, a), ip_str(d->server_id, b),
+             d->ifname);
+    d->state = REQUESTING;
+    return REPLY_NEXT_ROUND; /* send the REQUEST now */
+}
+
+static enum reply_action on_request_reply(struct dhcp_run *d, const struct dhcp_reply *rep)
+{
+    if (rep->server_id && rep->server_id != d->server_id)
+        return REPLY_IGNORED;
+    if (rep->msg_type == DHCP_NAK) {
+        d->naks++;
+        char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+        log_warn("DHCP: %s declined (NAK) the request for %s on %s; starting over",
+                 ip_str(d->server_id, a), ip_str(d->offer_addr, b), d->ifname);
+        start_over(d);
+        return REPLY_NEXT_ROUND;
+    }
+    if (rep->msg_type != DHCP_ACK || rep->yiaddr == 0)
+        return REPLY_IGNORED;
+    lease_from_ack(rep, d->server_id, d->lease);
+    return REPLY_ACK;
+}
+
+static enum reply_action on_reply(struct dhcp_run *d, const struct dhcp_reply *rep, uint32_t src)
+{
+    if (rep->op != BOOTREPLY || rep->xid != d->xid || memcmp(rep->chaddr, d->mac, 6) != 0)
+        return REPLY_IGNORED;
+    if (d->state == SELECTING)
+        return on_offer(d, rep, src);
+    return on_request_reply(d, rep);
+}
+
+/* Takes replies until one moves the exchange on or until passes. */
+static int wait_replies(struct dhcp_run *d, uint64_t until, struct evm_err *err)
+{
+    for (;;) {
+        struct dhcp_reply rep;
+        uint32_t src = 0;
+        int rr = sock_recv(&d->s, until, &rep, &src, err);
+        if (rr < 0)
+            return rr;
+        if (rr == 0)
+            return ROUND_AGAIN;
+        enum reply_action act = on_reply(d, &rep, src);
+        if (act == REPLY_ACK)
+            return 0;
+        if (act == REPLY_NEXT_ROUND)
+            return ROUND_AGAIN;
+    }
+}
+
+/* One message sent, and its replies awaited for its backoff (within the total time). */
+static int run_round(struct dhcp_run *d, uint64_t now, struct evm_err *err)
+{
+    unsigned tries = 0;
+    int r = send_next(d, now, &tries, err);
+    if (r != ROUND_AGAIN)
         return r;
-    unsigned ms = (unsigned)(mono_ms() - start);
-    char extra[128] = "";
-    if (send_err)
-        snprintf(extra, sizeof(extra), "; last send error: %s", strerror(-send_err));
-    if (offers == 0)
+    uint64_t until = now + backoff_ms(tries);
+    if (until > d->deadline)
+        until = d->deadline;
+    return wait_replies(d, until, err);
+}
+
+static int timeout_error(const struct dhcp_run *d, struct evm_err *err)
+{
+    unsigned ms = (unsigned)(clock_monotonic_ms() - d->start);
+    char extra[128] = "", a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+    if (d->send_err)
+        snprintf(extra, sizeof(extra), "; last send error: %s", strerror(-d->send_err));
+    if (d->offers == 0)
         return evm_errf(err, ETIMEDOUT, "no DHCP offer on %s after %u DISCOVER%s in %u.%03u s%s",
-                        ifname, discovers, discovers == 1 ? "" : "s", ms / 1000, ms % 1000, extra);
+                        d->ifname, d->discovers, d->discovers == 1 ? "" : "s", ms / 1000, ms % 1000,
+                        extra);
     return evm_errf(err, ETIMEDOUT,
                     "no DHCP lease on %s after %u.%03u s: %u offer%s (last %s from %s) but no "
                     "ACK (%u NAK%s)%s",
-                    ifname, ms / 1000, ms % 1000, offers, offers == 1 ? "" : "s",
-                    ip_str(offer_addr, a), ip_str(server_id, b), naks, naks == 1 ? "" : "s", extra);
+                    d->ifname, ms / 1000, ms % 1000, d->offers, d->offers == 1 ? "" : "s",
+                    ip_str(d->offer_addr, a), ip_str(d->server_id, b), d->naks,
+                    d->naks == 1 ? "" : "s", extra);
+}
+
+/* Rounds until a lease, an error, max_attempts DISCOVERs or the total time. */
+static int run_rounds(struct dhcp_run *d, struct evm_err *err)
+{
+    for (;;) {
+        uint64_t now = clock_monotonic_ms();
+        if (now >= d->deadline)
+            return timeout_error(d, err);
+        int r = run_round(d, now, err);
+        if (r == ROUND_GAVE_UP)
+            return timeout_error(d, err);
+        if (r != ROUND_AGAIN)
+            return r;
+    }
+}
+
+int dhcp_acquire(const struct dhcp_config *cfg, struct dhcp_lease *lease, struct evm_err *err)
+{
+    struct dhcp_run d;
+    int r = run_open(&d, cfg, lease, err);
+    if (r == 0)
+        r = run_rounds(&d, err);
+    if (d.s.fd >= 0)
+        close(d.s.fd);
+    return r;
 }
 
 int net_configure(const char *ifname, unsigned timeout_ms, struct dhcp_lease *lease,

@@ -15,9 +15,10 @@
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "fileutil.h"
 #include "log.h"
 #include "run.h"
 
@@ -36,14 +37,7 @@ struct disk_sockaddr_nl {
 #define DISK_POLL_FALLBACK_MS 100 /* no inotify watch and no uevents: short re-checks */
 #define DISK_POLL_SAFETY_MS 1000  /* with events: a re-check at least this often */
 
-static uint64_t disk_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* 0 when dev opens; else the positive errno. */
+/* 0 when dev opens; else the positive errno (ENOENT: not there yet). */
 static int disk_try_open(const char *dev)
 {
     int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -53,19 +47,20 @@ static int disk_try_open(const char *dev)
     return 0;
 }
 
-static int disk_uevent_socket(void)
+static int disk_uevent_socket(struct evm_err *err)
 {
     int fd =
         socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, DISK_NETLINK_KOBJECT_UEVENT);
     if (fd < 0)
-        return -1;
+        return evm_errf(err, errno, "uevent socket: %s", strerror(errno));
     struct disk_sockaddr_nl sa;
     memset(&sa, 0, sizeof(sa));
     sa.nl_family = AF_NETLINK;
     sa.nl_groups = 1; /* the kernel's uevent multicast group */
     if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int e = errno;
         close(fd);
-        return -1;
+        return evm_errf(err, e, "binding the uevent socket: %s", strerror(e));
     }
     return fd;
 }
@@ -84,83 +79,116 @@ static void disk_drain(int fd)
     }
 }
 
+/* The directory holding dev ("." for a bare name). */
+static int disk_dir_of(const char *dev, char *dir, size_t size, struct evm_err *err)
+{
+    const char *slash = strrchr(dev, '/');
+    if (!slash) {
+        snprintf(dir, size, ".");
+        return 0;
+    }
+    size_t n = slash == dev ? 1 : (size_t)(slash - dev);
+    if (n >= size)
+        return evm_errf(err, ENAMETOOLONG, "disk: device path too long: %s", dev);
+    memcpy(dir, dev, n);
+    dir[n] = '\0';
+    return 0;
+}
+
+/* What wakes the wait: an inotify watch on the device's directory and a uevent socket,
+ * either of which may be missing. */
+struct disk_events {
+    int ino; /* -1 when none */
+    bool watching;
+    int uev; /* -1 when none */
+};
+
+/* Subscribes before the first check, so a node created in between still wakes the poll. */
+static void disk_events_open(struct disk_events *ev, const char *dir)
+{
+    ev->watching = false;
+    ev->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (ev->ino >= 0) {
+        uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE;
+        if (inotify_add_watch(ev->ino, dir, mask) >= 0)
+            ev->watching = true;
+        else
+            log_debug("disk: cannot watch %s (%s); polling", dir, strerror(errno));
+    }
+    struct evm_err uerr = {0};
+    ev->uev = disk_uevent_socket(&uerr);
+    if (ev->uev < 0)
+        log_debug("disk: no uevent socket (%s)", uerr.msg);
+}
+
+static void disk_events_close(struct disk_events *ev)
+{
+    if (ev->ino >= 0)
+        close(ev->ino);
+    if (ev->uev >= 0)
+        close(ev->uev);
+}
+
+/* Waits at most wait_ms for an event that may mean the device changed. A missing node is
+ * announced by inotify; one that exists but does not open yet (no medium, still being set
+ * up) by a uevent. Without the one that applies it waits only briefly. */
+static int disk_events_wait(const struct disk_events *ev, int last, uint64_t wait_ms,
+                            struct evm_err *err)
+{
+    bool evented = last == ENOENT ? (ev->watching || ev->uev >= 0) : ev->uev >= 0;
+    uint64_t cap = evented ? DISK_POLL_SAFETY_MS : DISK_POLL_FALLBACK_MS;
+    if (wait_ms > cap)
+        wait_ms = cap;
+    struct pollfd pfd[2];
+    nfds_t npfd = 0;
+    if (ev->watching)
+        pfd[npfd++] = (struct pollfd){.fd = ev->ino, .events = POLLIN};
+    if (ev->uev >= 0)
+        pfd[npfd++] = (struct pollfd){.fd = ev->uev, .events = POLLIN};
+    if (poll(npfd ? pfd : NULL, npfd, (int)wait_ms) < 0 && errno != EINTR)
+        return evm_errf(err, errno, "poll: %s", strerror(errno));
+    if (ev->watching)
+        disk_drain(ev->ino);
+    if (ev->uev >= 0)
+        disk_drain(ev->uev);
+    return 0;
+}
+
+static int disk_wait_timeout(const char *dev, unsigned timeout_s, int last, struct evm_err *err)
+{
+    if (last == ENOENT)
+        return evm_errf(err, ETIMEDOUT, "root disk %s did not appear within %u s", dev, timeout_s);
+    return evm_errf(err, ETIMEDOUT, "root disk %s exists but could not be opened within %u s: %s",
+                    dev, timeout_s, strerror(last));
+}
+
 int disk_wait(const char *dev, unsigned timeout_s, struct evm_err *err)
 {
     if (!dev || !*dev)
         return evm_errf(err, EINVAL, "disk: no device given");
     char dir[4096];
-    const char *slash = strrchr(dev, '/');
-    if (!slash) {
-        strcpy(dir, ".");
-    } else {
-        size_t n = slash == dev ? 1 : (size_t)(slash - dev);
-        if (n >= sizeof(dir))
-            return evm_errf(err, ENAMETOOLONG, "disk: device path too long: %s", dev);
-        memcpy(dir, dev, n);
-        dir[n] = '\0';
-    }
-
-    /* Subscribe first, then check: a node created in between still wakes the poll. */
-    int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    bool watching = false;
-    if (ino >= 0) {
-        if (inotify_add_watch(ino, dir, IN_CREATE | IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE) >= 0)
-            watching = true;
-        else
-            log_debug("disk: cannot watch %s (%s); polling", dir, strerror(errno));
-    }
-    int uev = disk_uevent_socket();
-    if (uev < 0)
-        log_debug("disk: no uevent socket (%s)", strerror(errno));
-
-    uint64_t deadline = disk_now_ms() + (uint64_t)timeout_s * 1000u;
-    int last = 0;
-    int rc;
+    int rc = disk_dir_of(dev, dir, sizeof(dir), err);
+    if (rc < 0)
+        return rc;
+    struct disk_events ev;
+    disk_events_open(&ev, dir);
+    uint64_t deadline = clock_monotonic_ms() + (uint64_t)timeout_s * 1000u;
     for (;;) {
-        last = disk_try_open(dev);
-        if (last == 0) {
-            rc = 0;
+        int last = disk_try_open(dev);
+        if (last == 0)
             break;
-        }
-        uint64_t now = disk_now_ms();
+        uint64_t now = clock_monotonic_ms();
         if (now >= deadline) {
-            if (last == ENOENT)
-                rc = evm_errf(err, ETIMEDOUT, "root disk %s did not appear within %u s", dev,
-                              timeout_s);
-            else
-                rc = evm_errf(err, ETIMEDOUT,
-                              "root disk %s exists but could not be opened within %u s: %s", dev,
-                              timeout_s, strerror(last));
+            rc = disk_wait_timeout(dev, timeout_s, last, err);
             break;
         }
-        uint64_t wait = deadline - now;
-        /* A missing node is announced by inotify; one that exists but does not open yet
-         * (no medium, still being set up) by a uevent. Otherwise poll briefly. */
-        bool evented = last == ENOENT ? (watching || uev >= 0) : uev >= 0;
-        uint64_t cap = evented ? DISK_POLL_SAFETY_MS : DISK_POLL_FALLBACK_MS;
-        if (wait > cap)
-            wait = cap;
-        struct pollfd pfd[2];
-        nfds_t npfd = 0;
-        if (watching)
-            pfd[npfd++] = (struct pollfd){.fd = ino, .events = POLLIN};
-        if (uev >= 0)
-            pfd[npfd++] = (struct pollfd){.fd = uev, .events = POLLIN};
-        int pr = poll(npfd ? pfd : NULL, npfd, (int)wait);
-        if (pr < 0 && errno != EINTR) {
-            int e = errno;
-            rc = evm_errf(err, e, "disk: waiting for %s: poll: %s", dev, strerror(e));
+        rc = disk_events_wait(&ev, last, deadline - now, err);
+        if (rc < 0) {
+            evm_err_wrap(err, "disk: waiting for %s", dev);
             break;
         }
-        if (watching)
-            disk_drain(ino);
-        if (uev >= 0)
-            disk_drain(uev);
     }
-    if (ino >= 0)
-        close(ino);
-    if (uev >= 0)
-        close(uev);
+    disk_events_close(&ev);
     return rc;
 }
 
@@ -301,23 +329,15 @@ int disk_probe(const char *dev, enum fs_kind *kind, char *name, size_t namelen, 
         close(fd);
         return evm_errf(err, ENOMEM, "disk: probing %s: out of memory", dev);
     }
+    /* A short device or image: the rest reads as zero. */
+    char what[4200];
+    snprintf(what, sizeof(what), "the superblock area of %s", dev);
     size_t got = 0;
-    int rc = 0;
-    while (got < DISK_PROBE_BYTES) {
-        ssize_t n = pread(fd, buf + got, DISK_PROBE_BYTES - got, (off_t)got);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            rc = evm_errf(err, e, "disk: reading the superblock area of %s: %s", dev, strerror(e));
-            break;
-        }
-        if (n == 0)
-            break; /* a short device or image: the rest reads as zero */
-        got += (size_t)n;
-    }
+    int rc = read_full(fd, buf, DISK_PROBE_BYTES, &got, err, what);
     close(fd);
-    if (rc == 0)
+    if (rc < 0)
+        evm_err_wrap(err, "disk");
+    else
         *kind = disk_probe_buf(buf, got, name, namelen);
     free(buf);
     return rc;

@@ -31,6 +31,7 @@
 #include "fileutil.h"
 #include "resolv.h"
 #include "stage.h"
+#include "stopreq.h"
 #include "supervise.h"
 #include "swap.h"
 #include "switchroot.h"
@@ -148,119 +149,171 @@ static void poweroff_hook(void *ctx, int status)
     supervise_poweroff_now();
 }
 
+/* 1. Mounts and the console. */
+static void step_mounts(struct init *in)
+{
+    struct evm_err err = {0};
+    if (mounts_early("/", &err) < 0)
+        fatal(in, "mounts", err.msg);
+    if (console_reopen("/", &err) < 0)
+        log_warn("console: %s", err.msg);
+    /* Line mode without echo from now on: a stop request the host writes is never echoed
+     * into the console output, and one written during the boot waits for supervise. */
+    if (stopreq_console_setup(STDIN_FILENO, &err) < 0)
+        log_warn("%s", err.msg);
+    /* ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once. */
+    if (reboot(RB_DISABLE_CAD) < 0)
+        log_warn("reboot(RB_DISABLE_CAD): %s", strerror(errno));
+    log_info("ephemerd-init %s starting", INIT_VERSION);
+}
+
+/* 3. Modules. */
+static void step_modules(struct init *in)
+{
+    struct evm_err err = {0};
+    struct modules_result mr;
+    if (modules_load(MODULES_DIR, modules_finit, NULL, &mr, &err) < 0)
+        fatal(in, "modules", err.msg);
+    log_info("modules: %u loaded, %u skipped", mr.loaded, mr.skipped);
+}
+
+/* 5. Verify the tail against its manifest. Returns whether it carries a host config. */
+static bool step_verify(struct init *in)
+{
+    struct evm_err err = {0};
+    struct manifest man;
+    if (verify_tail("/", in->params.boot_id, &man, &err) < 0)
+        fatal(in, "verify", err.msg);
+    return manifest_find(&man, TAIL_CONFIG) != NULL;
+}
+
+/* 6. Root disk. */
+static void step_disk(struct init *in)
+{
+    struct evm_err err = {0};
+    log_info("waiting for %s (up to %u s)", in->params.root_disk, in->params.disk_timeout);
+    if (disk_wait(in->params.root_disk, in->params.disk_timeout, &err) < 0)
+        fatal(in, "disk", err.msg);
+    struct disk_tools tools = {.mkfs_ext4 = "/sbin/mkfs.ext4", .resize2fs = "/sbin/resize2fs"};
+    bool formatted = false;
+    if (mkdir(NEWROOT, 0755) < 0 && errno != EEXIST)
+        fatal(in, "disk", "cannot create " NEWROOT);
+    if (disk_prepare(in->params.root_disk, NEWROOT, &tools, &formatted, &err) < 0)
+        fatal(in, "disk", err.msg);
+    log_info("root disk %s mounted at " NEWROOT "%s", in->params.root_disk,
+             formatted ? " (new filesystem)" : "");
+}
+
+/* 7. First populate; the daemon binary every boot; swap. */
+static void step_populate(struct init *in)
+{
+    struct evm_err err = {0};
+    if (path_exists(NEWROOT GUEST_DAEMON_PATH) != 1) {
+        log_info("first boot on this disk: populating from " ROOTFS_TARBALL);
+        if (populate_rootfs(ROOTFS_TARBALL, NEWROOT, &err) < 0)
+            fatal(in, "populate", err.msg);
+        if (in->params.swap_mb > 0 && swap_create(SWAPFILE, in->params.swap_mb, &err) < 0)
+            fatal(in, "populate", err.msg);
+    }
+    if (install_daemon(NEWROOT, TAIL_BINARY_PATH, &err) < 0)
+        fatal(in, "populate", err.msg);
+    if (in->params.swap_mb > 0 && path_exists(SWAPFILE) == 1 && swap_enable(SWAPFILE, &err) < 0)
+        log_warn("swap: %s", err.msg);
+}
+
+/* 8. Sysctls. */
+static void step_sysctl(struct init *in)
+{
+    struct evm_err err = {0};
+    if (sysctl_apply_defaults("/proc/sys", &err) < 0)
+        fatal(in, "sysctl", err.msg);
+}
+
+/* 9. resolv.conf. */
+static void step_resolv(const struct dhcp_lease *lease)
+{
+    struct evm_err err = {0};
+    if (resolv_write(NEWROOT, lease->dns, lease->ndns, lease->router, &err) < 0)
+        log_warn("resolv.conf: %s", err.msg);
+}
+
+/* 10. Stage the host config (stage_config logs INIT_LOG_CONFIG_STAGED itself). Returns
+ * whether it was staged. */
+static bool step_config(struct init *in, bool host_config)
+{
+    struct evm_err err = {0};
+    bool staged = false;
+    if (stage_config(NEWROOT, host_config ? TAIL_CONFIG_PATH : NULL, &staged, &err) < 0)
+        fatal(in, "config", err.msg);
+    return staged;
+}
+
+/* 11–12. Move mounts, switch root. */
+static void step_switch_root(struct init *in)
+{
+    struct evm_err err = {0};
+    if (mounts_move_into(NEWROOT, &err) < 0)
+        fatal(in, "switch_root", err.msg);
+    if (switch_root(NEWROOT, &err) < 0)
+        fatal(in, "switch_root", err.msg);
+}
+
+/* 13–14. Launch and supervise; stop requests come on the console (fd 0). Never returns. */
+static void step_launch(struct init *in, bool staged)
+{
+    struct launch l;
+    launch_prepare(&l, &in->params, staged);
+    char banner[160];
+    launch_banner(&in->params, staged, banner, sizeof(banner));
+    log_info("%s", banner);
+    struct supervise_console console = {.fd = STDIN_FILENO, .boot_id = in->params.boot_id};
+    struct supervise_opts so = {
+        .argv = l.argv,
+        .envp = l.envp,
+        .grace_ms = STOP_GRACE_MS,
+        .kill_all = true,
+        .console = &console,
+        .hooks = {.poweroff = poweroff_hook, .exit_marker = exit_marker, .ctx = in},
+    };
+    step_done(in, "launch");
+    struct evm_err err = {0};
+    if (supervise(&so, &err) < 0)
+        fatal(in, "launch", err.msg);
+    /* supervise's poweroff hook does not return; PID 1 must never exit. */
+    supervise_poweroff_now();
+}
+
 static int run_init(void)
 {
     struct init in;
     memset(&in, 0, sizeof(in));
     console_init(&in.con, STDERR_FILENO);
     boot_params_defaults(&in.params);
-    struct evm_err err = {0};
 
-    /* 1. Mounts and console. */
-    if (mounts_early("/", &err) < 0)
-        fatal(&in, "mounts", err.msg);
-    if (console_reopen("/", &err) < 0)
-        log_warn("console: %s", err.msg);
-    /* ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once. */
-    if (reboot(RB_DISABLE_CAD) < 0)
-        log_warn("reboot(RB_DISABLE_CAD): %s", strerror(errno));
-    log_info("ephemerd-init %s starting", INIT_VERSION);
+    step_mounts(&in);
     step_done(&in, "mounts");
-
-    /* 2. Kernel command line. */
-    parse_cmdline(&in);
+    parse_cmdline(&in); /* 2. */
     step_done(&in, "cmdline");
-
-    /* 3. Modules. */
-    struct modules_result mr;
-    if (modules_load(MODULES_DIR, modules_finit, NULL, &mr, &err) < 0)
-        fatal(&in, "modules", err.msg);
-    log_info("modules: %u loaded, %u skipped", mr.loaded, mr.skipped);
+    step_modules(&in);
     step_done(&in, "modules");
-
-    /* 4. Network. */
     struct dhcp_lease lease;
-    network(&in, &lease);
+    network(&in, &lease); /* 4. */
     step_done(&in, "network");
-
-    /* 5. Verify the tail against its manifest. */
-    struct manifest man;
-    if (verify_tail("/", in.params.boot_id, &man, &err) < 0)
-        fatal(&in, "verify", err.msg);
-    bool host_config = manifest_find(&man, TAIL_CONFIG) != NULL;
+    bool host_config = step_verify(&in);
     step_done(&in, "verify");
-
-    /* 6. Root disk. */
-    log_info("waiting for %s (up to %u s)", in.params.root_disk, in.params.disk_timeout);
-    if (disk_wait(in.params.root_disk, in.params.disk_timeout, &err) < 0)
-        fatal(&in, "disk", err.msg);
-    struct disk_tools tools = {.mkfs_ext4 = "/sbin/mkfs.ext4", .resize2fs = "/sbin/resize2fs"};
-    bool formatted = false;
-    if (mkdir(NEWROOT, 0755) < 0 && errno != EEXIST)
-        fatal(&in, "disk", "cannot create " NEWROOT);
-    if (disk_prepare(in.params.root_disk, NEWROOT, &tools, &formatted, &err) < 0)
-        fatal(&in, "disk", err.msg);
-    log_info("root disk %s mounted at " NEWROOT "%s", in.params.root_disk,
-             formatted ? " (new filesystem)" : "");
+    step_disk(&in);
     step_done(&in, "disk");
-
-    /* 7. First populate; the daemon binary every boot; swap. */
-    if (path_exists(NEWROOT GUEST_DAEMON_PATH) != 1) {
-        log_info("first boot on this disk: populating from " ROOTFS_TARBALL);
-        if (populate_rootfs(ROOTFS_TARBALL, NEWROOT, &err) < 0)
-            fatal(&in, "populate", err.msg);
-        if (in.params.swap_mb > 0 && swap_create(SWAPFILE, in.params.swap_mb, &err) < 0)
-            fatal(&in, "populate", err.msg);
-    }
-    if (install_daemon(NEWROOT, TAIL_BINARY_PATH, &err) < 0)
-        fatal(&in, "populate", err.msg);
-    if (in.params.swap_mb > 0 && path_exists(SWAPFILE) == 1 && swap_enable(SWAPFILE, &err) < 0)
-        log_warn("swap: %s", err.msg);
+    step_populate(&in);
     step_done(&in, "populate");
-
-    /* 8. Sysctls. */
-    if (sysctl_apply_defaults("/proc/sys", &err) < 0)
-        fatal(&in, "sysctl", err.msg);
+    step_sysctl(&in);
     step_done(&in, "sysctl");
-
-    /* 9. resolv.conf. */
-    if (resolv_write(NEWROOT, lease.dns, lease.ndns, lease.router, &err) < 0)
-        log_warn("resolv.conf: %s", err.msg);
+    step_resolv(&lease);
     step_done(&in, "resolv");
-
-    /* 10. Stage the host config. */
-    bool staged = false;
-    if (stage_config(NEWROOT, host_config ? TAIL_CONFIG_PATH : NULL, &staged, &err) < 0)
-        fatal(&in, "config", err.msg);
-    /* stage_config logs INIT_LOG_CONFIG_STAGED itself. */
+    bool staged = step_config(&in, host_config);
     step_done(&in, "config");
-
-    /* 11–12. Move mounts, switch root. */
-    if (mounts_move_into(NEWROOT, &err) < 0)
-        fatal(&in, "switch_root", err.msg);
-    if (switch_root(NEWROOT, &err) < 0)
-        fatal(&in, "switch_root", err.msg);
+    step_switch_root(&in);
     step_done(&in, "switch_root");
-
-    /* 13–14. Launch and supervise. */
-    struct launch l;
-    launch_prepare(&l, &in.params, staged);
-    char banner[160];
-    launch_banner(&in.params, staged, banner, sizeof(banner));
-    log_info("%s", banner);
-    struct supervise_opts so = {
-        .argv = l.argv,
-        .envp = l.envp,
-        .grace_ms = STOP_GRACE_MS,
-        .kill_all = true,
-        .hooks = {.poweroff = poweroff_hook, .exit_marker = exit_marker, .ctx = &in},
-    };
-    step_done(&in, "launch");
-    int st = supervise(&so, &err);
-    if (st < 0)
-        fatal(&in, "launch", err.msg);
-    /* supervise's poweroff hook does not return; PID 1 must never exit. */
-    supervise_poweroff_now();
+    step_launch(&in, staged);
     return 0;
 }
 

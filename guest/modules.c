@@ -11,8 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "fileutil.h"
+#include "log.h"
+#include "strutil.h"
 
 #ifndef MODULE_INIT_COMPRESSED_FILE
 #define MODULE_INIT_COMPRESSED_FILE 4
@@ -24,29 +25,21 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int modules_finit(void *ctx, const char *path)
+int modules_finit(void *ctx, const char *path, struct evm_err *err)
 {
     (void)ctx;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return -errno;
+        return evm_errf(err, errno, "opening %s: %s", path, strerror(errno));
     int flags = (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz"))
                     ? MODULE_INIT_COMPRESSED_FILE
                     : 0;
     long r = syscall(SYS_finit_module, fd, "", flags);
     int e = errno;
     close(fd);
-    return r == 0 ? 0 : -e;
-}
-
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\r')
-        s++;
-    char *end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-        *--end = '\0';
-    return s;
+    if (r != 0)
+        return evm_errf(err, e, "finit_module %s: %s", path, strerror(e));
+    return 0;
 }
 
 #define MAX_MODULES 512
@@ -95,7 +88,7 @@ static int load_one(struct sched *s, const char *name, struct evm_err *err, bool
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-    int lr = s->load(s->ctx, path);
+    int lr = s->load(s->ctx, path, err);
     *skipped = true;
     if (lr == 0) {
         *skipped = false;
@@ -107,8 +100,9 @@ static int load_one(struct sched *s, const char *name, struct evm_err *err, bool
     } else if (lr == -ENOENT) {
         log_warn("module %s: not present in the initrd, skipped", name);
     } else {
-        return evm_errf(err, -lr, "loading module %s: %s", name, strerror(-lr));
+        return evm_err_wrap(err, "loading module %s", name);
     }
+    evm_err_clear(err);
     return 0;
 }
 
@@ -159,7 +153,7 @@ static int parse_order(char *text, const char *path, struct sched *s, struct evm
     for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         lineno++;
-        char *name = trim(line);
+        char *name = str_trim(line);
         if (!*name || *name == '#')
             continue;
         char *colon = strchr(name, ':');
@@ -167,7 +161,7 @@ static int parse_order(char *text, const char *path, struct sched *s, struct evm
         if (colon) {
             *colon = '\0';
             deps = colon + 1;
-            name = trim(name);
+            name = str_trim(name);
         }
         if (!*name || strchr(name, '/') || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
             return evm_errf(err, EINVAL, "%s:%u: '%s' is not a module file name", path, lineno,

@@ -5,8 +5,10 @@
 
 #include "err.h"
 
-/* Loads one module file; returns 0 or a negative errno (production: finit_module). */
-typedef int (*module_loader_fn)(void *ctx, const char *path);
+/* Loads one module file; returns 0 or a negative errno with a message in err (production:
+ * finit_module). The errno classifies the failure: -EEXIST, -ENODEV and -ENOENT are the
+ * warnings below, anything else is an error. */
+typedef int (*module_loader_fn)(void *ctx, const char *path, struct evm_err *err);
 
 struct modules_result {
     unsigned loaded;  /* newly loaded */
@@ -31,6 +33,6 @@ int modules_load_workers(const char *dir, module_loader_fn load, void *ctx, unsi
 
 /* The production loader: finit_module(2), asking the kernel to decompress .ko.xz/.ko.zst/
  * .ko.gz files itself. */
-int modules_finit(void *ctx, const char *path);
+int modules_finit(void *ctx, const char *path, struct evm_err *err);
 
 #endif

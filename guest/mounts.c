@@ -12,6 +12,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "fsat.h"
 #include "log.h"
 
 struct mount_spec {
@@ -36,13 +37,10 @@ static const struct mount_spec early_mounts[] = {
     {"tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777, EVM_TMPFS_MAGIC, true},
 };
 
-/* root + "/" + rel without doubling the slash. */
+/* root + "/" + rel without doubling the slash (fsat_join, with a message). */
 static int join(char *out, size_t n, const char *root, const char *rel, struct evm_err *err)
 {
-    size_t rl = strlen(root);
-    const char *sep = (rl > 0 && root[rl - 1] == '/') ? "" : "/";
-    int w = snprintf(out, n, "%s%s%s", root, sep, rel);
-    if (w < 0 || (size_t)w >= n)
+    if (fsat_join(out, n, root, rel) < 0)
         return evm_errf(err, ENAMETOOLONG, "path too long: %s/%s", root, rel);
     return 0;
 }

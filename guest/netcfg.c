@@ -142,82 +142,101 @@ int netcfg_link_up(const char *ifname, struct evm_err *err)
     return r;
 }
 
-int netcfg_first_ethernet(char *ifname, size_t len, struct evm_err *err)
+#define LINK_DUMP_SEQ 2
+
+/* The lowest-indexed ethernet interface seen so far in a link dump. */
+struct eth_pick {
+    char name[IFNAMSIZ];
+    int idx; /* 0: none yet */
+};
+
+/* One RTM_NEWLINK message of the dump: kept when it is an ethernet interface (not loopback)
+ * with a lower index than the pick so far. */
+static void consider_link(const struct nlmsghdr *h, struct eth_pick *best)
 {
-    int fd = nl_open(err);
-    if (fd < 0)
-        return fd;
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+        return;
+    const struct ifinfomsg *ifi = NLMSG_DATA(h);
+    if (ifi->ifi_type != ARPHRD_ETHER || (ifi->ifi_flags & IFF_LOOPBACK) ||
+        (best->idx && ifi->ifi_index >= best->idx))
+        return;
+    unsigned alen = (unsigned)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
+    for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+        size_t plen = RTA_PAYLOAD(a);
+        if (a->rta_type != IFLA_IFNAME || plen == 0)
+            continue;
+        const char *name = RTA_DATA(a);
+        size_t nl = strnlen(name, plen);
+        if (nl == 0 || nl >= IFNAMSIZ)
+            continue;
+        memcpy(best->name, name, nl);
+        best->name[nl] = '\0';
+        best->idx = ifi->ifi_index;
+    }
+}
+
+static int link_dump_request(int fd, struct evm_err *err)
+{
     struct nl_req req;
     memset(&req, 0, sizeof(req));
     req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
     req.h.nlmsg_type = RTM_GETLINK;
     req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.h.nlmsg_seq = 2;
+    req.h.nlmsg_seq = LINK_DUMP_SEQ;
     ((struct ifinfomsg *)NLMSG_DATA(&req.h))->ifi_family = AF_UNSPEC;
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
     if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
         int e = errno;
-        close(fd);
         return evm_errf(err, e, "listing interfaces: netlink send: %s", strerror(e));
     }
-    char best[IFNAMSIZ] = "";
-    int best_idx = 0;
+    return 0;
+}
+
+/* Reads one batch of the dump. Returns 1 once the dump is done, 0 to read on, or an
+ * error. */
+static int link_dump_read(int fd, struct eth_pick *best, struct evm_err *err)
+{
     char buf[NL_BUF * 4] __attribute__((aligned(NLMSG_ALIGNTO)));
-    int r = 0;
-    for (bool done = false; !done;) {
-        ssize_t n = nl_recv(fd, buf, sizeof(buf), "listing interfaces", err);
-        if (n < 0) {
-            r = (int)n;
-            break;
+    ssize_t n = nl_recv(fd, buf, sizeof(buf), "listing interfaces", err);
+    if (n < 0)
+        return (int)n;
+    if (n == 0)
+        return evm_errf(err, EBADMSG, "listing interfaces: netlink dump ended early");
+    size_t left = (size_t)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+        if (h->nlmsg_seq != LINK_DUMP_SEQ)
+            continue;
+        if (h->nlmsg_type == NLMSG_DONE)
+            return 1;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            const struct nlmsgerr *e = NLMSG_DATA(h);
+            int code =
+                h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0 ? -e->error : EBADMSG;
+            return evm_errf(err, code, "listing interfaces: %s", strerror(code));
         }
-        if (n == 0) {
-            r = evm_errf(err, EBADMSG, "listing interfaces: netlink dump ended early");
-            break;
-        }
-        size_t left = (size_t)n;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; !done && NLMSG_OK(h, left);
-             h = NLMSG_NEXT(h, left)) {
-            if (h->nlmsg_seq != req.h.nlmsg_seq)
-                continue;
-            if (h->nlmsg_type == NLMSG_DONE) {
-                done = true;
-            } else if (h->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *e = NLMSG_DATA(h);
-                int code =
-                    h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0 ? -e->error : EBADMSG;
-                r = evm_errf(err, code, "listing interfaces: %s", strerror(code));
-                done = true;
-            } else if (h->nlmsg_type == RTM_NEWLINK &&
-                       h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg))) {
-                const struct ifinfomsg *ifi = NLMSG_DATA(h);
-                if (ifi->ifi_type != ARPHRD_ETHER || (ifi->ifi_flags & IFF_LOOPBACK) ||
-                    (best_idx && ifi->ifi_index >= best_idx))
-                    continue;
-                unsigned alen = (unsigned)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)));
-                for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen);
-                     a = RTA_NEXT(a, alen)) {
-                    size_t plen = RTA_PAYLOAD(a);
-                    if (a->rta_type != IFLA_IFNAME || plen == 0)
-                        continue;
-                    const char *name = RTA_DATA(a);
-                    size_t nl = strnlen(name, plen);
-                    if (nl == 0 || nl >= IFNAMSIZ)
-                        continue;
-                    memcpy(best, name, nl);
-                    best[nl] = '\0';
-                    best_idx = ifi->ifi_index;
-                }
-            }
-        }
+        if (h->nlmsg_type == RTM_NEWLINK)
+            consider_link(h, best);
     }
+    return 0;
+}
+
+int netcfg_first_ethernet(char *ifname, size_t len, struct evm_err *err)
+{
+    int fd = nl_open(err);
+    if (fd < 0)
+        return fd;
+    struct eth_pick best = {.name = "", .idx = 0};
+    int r = link_dump_request(fd, err);
+    while (r == 0)
+        r = link_dump_read(fd, &best, err);
     close(fd);
     if (r < 0)
         return r;
-    if (!best_idx)
+    if (!best.idx)
         return evm_errf(err, ENODEV, "no ethernet interface found");
-    if (strlen(best) >= len)
-        return evm_errf(err, ENAMETOOLONG, "interface name %s does not fit", best);
-    memcpy(ifname, best, strlen(best) + 1);
+    if (strlen(best.name) >= len)
+        return evm_errf(err, ENAMETOOLONG, "interface name %s does not fit", best.name);
+    memcpy(ifname, best.name, strlen(best.name) + 1);
     return 0;
 }
 

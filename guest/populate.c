@@ -171,12 +171,62 @@ static int populate_run(struct populate *p, unsigned long *count)
     return 0;
 }
 
+/* The tarball's reader (gzip'd tar) and the disk writer with the secure flags. */
+static int populate_open_archives(struct populate *p, int tfd)
+{
+    p->in = archive_read_new();
+    p->out = archive_write_disk_new();
+    if (!p->in || !p->out)
+        return evm_errf(p->err, ENOMEM, "populate: out of memory");
+    if (archive_read_support_filter_gzip(p->in) != ARCHIVE_OK ||
+        archive_read_support_format_tar(p->in) != ARCHIVE_OK ||
+        archive_write_disk_set_options(p->out, POPULATE_FLAGS) != ARCHIVE_OK)
+        return evm_errf(p->err, EIO, "populate: setting up libarchive: %s",
+                        archive_error_string(p->in) ? archive_error_string(p->in)
+                                                    : archive_error_string(p->out));
+    /* No archive_write_disk_set_standard_lookup: owners stay the archive's numeric ids. */
+    if (archive_read_open_fd(p->in, tfd, 64 * 1024) != ARCHIVE_OK)
+        return evm_errf(p->err, populate_archive_errno(p->in, EIO), "populate: opening %s: %s",
+                        p->tarball, archive_error_string(p->in));
+    return 0;
+}
+
+/* populate_run with root as the cwd and a UTF-8 LC_CTYPE for this thread, both restored
+ * after. */
+static int populate_in_root(struct populate *p, int oldcwd, unsigned long *count)
+{
+    if (fchdir(p->rootfd) < 0) {
+        int e = errno;
+        return evm_errf(p->err, e, "populate: cannot enter %s: %s", p->root, strerror(e));
+    }
+    log_info("populate: extracting %s into %s", p->tarball, p->root);
+    /* Names in pax headers are UTF-8: under a UTF-8 LC_CTYPE (this thread only, so nothing
+     * global changes) libarchive takes them as they are instead of warning per entry. */
+    locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t prev = utf8 ? uselocale(utf8) : (locale_t)0;
+    int rc = populate_run(p, count);
+    /* Freeing the writer runs its pending fixups, which are relative to the cwd. */
+    archive_write_free(p->out);
+    p->out = NULL;
+    if (utf8) {
+        uselocale(prev);
+        freelocale(utf8);
+    }
+    if (fchdir(oldcwd) < 0) {
+        int e = errno;
+        log_error("populate: cannot return to the previous working directory: %s", strerror(e));
+        if (rc == 0)
+            rc = evm_errf(p->err, e, "populate: cannot return to the previous directory: %s",
+                          strerror(e));
+    }
+    return rc;
+}
+
 int populate_rootfs(const char *tarball, const char *root, struct evm_err *err)
 {
     struct populate p = {.tarball = tarball, .root = root, .rootfd = -1, .err = err};
-    int tfd = -1, oldcwd = -1, rc;
-
-    tfd = open(tarball, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int oldcwd = -1, rc;
+    int tfd = open(tarball, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (tfd < 0) {
         int e = errno;
         return evm_errf(err, e, "populate: cannot open %s: %s", tarball, strerror(e));
@@ -194,53 +244,11 @@ int populate_rootfs(const char *tarball, const char *root, struct evm_err *err)
         rc = evm_errf(err, e, "populate: cannot open the current directory: %s", strerror(e));
         goto out;
     }
-    p.in = archive_read_new();
-    p.out = archive_write_disk_new();
-    if (!p.in || !p.out) {
-        rc = evm_errf(err, ENOMEM, "populate: out of memory");
+    rc = populate_open_archives(&p, tfd);
+    if (rc < 0)
         goto out;
-    }
-    if (archive_read_support_filter_gzip(p.in) != ARCHIVE_OK ||
-        archive_read_support_format_tar(p.in) != ARCHIVE_OK ||
-        archive_write_disk_set_options(p.out, POPULATE_FLAGS) != ARCHIVE_OK) {
-        rc = evm_errf(err, EIO, "populate: setting up libarchive: %s",
-                      archive_error_string(p.in) ? archive_error_string(p.in)
-                                                 : archive_error_string(p.out));
-        goto out;
-    }
-    /* No archive_write_disk_set_standard_lookup: owners stay the archive's numeric ids. */
-    if (archive_read_open_fd(p.in, tfd, 64 * 1024) != ARCHIVE_OK) {
-        rc = evm_errf(err, populate_archive_errno(p.in, EIO), "populate: opening %s: %s", tarball,
-                      archive_error_string(p.in));
-        goto out;
-    }
-
-    if (fchdir(p.rootfd) < 0) {
-        int e = errno;
-        rc = evm_errf(err, e, "populate: cannot enter %s: %s", root, strerror(e));
-        goto out;
-    }
-    log_info("populate: extracting %s into %s", tarball, root);
-    /* Names in pax headers are UTF-8: under a UTF-8 LC_CTYPE (this thread only, so nothing
-     * global changes) libarchive takes them as they are instead of warning per entry. */
-    locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    locale_t prev = utf8 ? uselocale(utf8) : (locale_t)0;
     unsigned long count = 0;
-    rc = populate_run(&p, &count);
-    /* Freeing the writer runs its pending fixups, which are relative to the cwd. */
-    archive_write_free(p.out);
-    p.out = NULL;
-    if (utf8) {
-        uselocale(prev);
-        freelocale(utf8);
-    }
-    if (fchdir(oldcwd) < 0) {
-        int e = errno;
-        log_error("populate: cannot return to the previous working directory: %s", strerror(e));
-        if (rc == 0)
-            rc = evm_errf(err, e, "populate: cannot return to the previous directory: %s",
-                          strerror(e));
-    }
+    rc = populate_in_root(&p, oldcwd, &count);
     if (rc == 0 && syncfs(p.rootfd) < 0) {
         int e = errno;
         rc = evm_errf(err, e, "populate: syncing %s: %s", root, strerror(e));

@@ -1,5 +1,6 @@
-/* supervise.c — the daemon as a child of PID 1, zombie reaping, the orderly stop and the
- * power-off (design §4 steps 13–14). See supervise.h. */
+/* supervise.c — the daemon as a child of PID 1, zombie reaping, the orderly stop (on a stop
+ * signal or the console's stop request, read through guest/stopreq.c) and the power-off
+ * (design §4 steps 13–14). See supervise.h. */
 #include "supervise.h"
 
 #include <errno.h>
@@ -15,11 +16,14 @@
 #include <sys/signalfd.h>
 #include <sys/swap.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mounts.h"
+#include "stopreq.h"
+
+#define POLL_MAX_MS 60000u
 
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGPWR, SIGUSR1, SIGUSR2};
 
@@ -52,20 +56,24 @@ int supervise_status_code(int wstatus)
     return 255;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+enum phase { RUNNING, STOPPING, LEFTOVER_TERM, LEFTOVER_KILL, DONE };
 
 struct sv {
-    pid_t daemon;
+    const struct supervise_opts *o;
     const char *name; /* basename of argv[0], for the log */
-    int alive;
+    pid_t daemon;
+    bool alive;
     int wstatus;
-    int kill_all; /* effective: only when we are PID 1 */
+    bool kill_all; /* effective: only when we are PID 1 */
+    enum phase ph;
+    uint64_t deadline; /* of the current phase but RUNNING, monotonic ms */
+    int sfd;           /* signalfd, -1 when not open */
+    bool masked;       /* the stop signals are blocked: old is to be restored */
+    sigset_t old;
+    struct stopreq req; /* the console's stop requests */
 };
+
+/* ---- the daemon ------------------------------------------------------------------------ */
 
 static void log_daemon_status(const struct sv *s)
 {
@@ -78,15 +86,15 @@ static void log_daemon_status(const struct sv *s)
         log_info("%s ended with wait status 0x%x", s->name, (unsigned)s->wstatus);
 }
 
-/* Reaps every child that has exited. Returns 1 when no child is left at all. */
-static int reap(struct sv *s)
+/* Reaps every child that has exited. Returns true when no child is left at all. */
+static bool reap(struct sv *s)
 {
     for (;;) {
         int st;
         pid_t p = waitpid(-1, &st, WNOHANG);
         if (p > 0) {
             if (p == s->daemon && s->alive) {
-                s->alive = 0;
+                s->alive = false;
                 s->wstatus = st;
                 log_daemon_status(s);
             } else {
@@ -95,12 +103,12 @@ static int reap(struct sv *s)
             continue;
         }
         if (p == 0)
-            return 0;
+            return false;
         if (errno == EINTR)
             continue;
         if (errno != ECHILD)
             log_warn("waitpid: %s", strerror(errno));
-        return 1;
+        return true;
     }
 }
 
@@ -118,7 +126,16 @@ static void signal_rest(const struct sv *s, int sig)
         log_warn("kill(%ld, %s): %s", (long)s->daemon, signame(sig), strerror(errno));
 }
 
-static void child_exec(const struct supervise_opts *o, int errfd)
+/* The daemon's stdin: /dev/null, inherited without close-on-exec. */
+static int child_stdin(int nullfd)
+{
+    if (nullfd == STDIN_FILENO)
+        return fcntl(nullfd, F_SETFD, 0);
+    return dup2(nullfd, STDIN_FILENO) < 0 ? -1 : 0;
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void child_exec(const struct supervise_opts *o, int errfd, int nullfd)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -127,7 +144,7 @@ static void child_exec(const struct supervise_opts *o, int errfd)
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
     int e = 0;
-    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 || setsid() < 0)
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 || setsid() < 0 || child_stdin(nullfd) != 0)
         e = errno;
     else {
         execve(o->argv[0], (char *const *)o->argv, (char *const *)o->envp);
@@ -138,8 +155,22 @@ static void child_exec(const struct supervise_opts *o, int errfd)
     _exit(127);
 }
 
-/* Forks and execs the daemon; the close-on-exec pipe reports an exec failure. */
-static int start_daemon(const struct supervise_opts *o, pid_t *pid, struct evm_err *err)
+/* The exec result the child reports on the close-on-exec pipe: 0 when it exec'd (EOF),
+ * else its errno. */
+static int exec_result(int fd)
+{
+    int e = 0;
+    ssize_t n;
+    do
+        n = read(fd, &e, sizeof(e));
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof(e))
+        return 0;
+    return e ? e : EIO;
+}
+
+/* Forks and execs the daemon with nullfd as its stdin. */
+static int fork_daemon(const struct supervise_opts *o, int nullfd, pid_t *pid, struct evm_err *err)
 {
     int ep[2];
     if (pipe2(ep, O_CLOEXEC) != 0)
@@ -153,151 +184,257 @@ static int start_daemon(const struct supervise_opts *o, pid_t *pid, struct evm_e
     }
     if (p == 0) {
         close(ep[0]);
-        child_exec(o, ep[1]);
+        child_exec(o, ep[1], nullfd);
     }
     close(ep[1]);
-    int e = 0;
-    ssize_t n;
-    do
-        n = read(ep[0], &e, sizeof(e));
-    while (n < 0 && errno == EINTR);
+    int e = exec_result(ep[0]);
     close(ep[0]);
-    if (n == (ssize_t)sizeof(e)) {
+    if (e) {
         while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
             ;
-        return evm_errf(err, e ? e : EIO, "executing %s: %s", o->argv[0], strerror(e));
+        return evm_errf(err, e, "executing %s: %s", o->argv[0], strerror(e));
     }
     *pid = p;
     return 0;
 }
 
-enum phase { RUNNING, STOPPING, LEFTOVER_TERM, LEFTOVER_KILL, DONE };
+static int start_daemon(struct sv *s, struct evm_err *err)
+{
+    int nullfd = open("/dev/null", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (nullfd < 0) {
+        int e = errno;
+        return evm_errf(err, e, "opening /dev/null for the stdin of %s: %s", s->o->argv[0],
+                        strerror(e));
+    }
+    int rc = fork_daemon(s->o, nullfd, &s->daemon, err);
+    close(nullfd);
+    if (rc == 0)
+        log_info("started %s (pid %ld)", s->name, (long)s->daemon);
+    return rc;
+}
+
+/* ---- the stop ---------------------------------------------------------------------------- */
+
+/* SIGTERM to the daemon, then the grace period. */
+static void begin_stop(struct sv *s)
+{
+    if (s->alive && kill(s->daemon, SIGTERM) != 0 && errno != ESRCH)
+        log_warn("kill(%ld, SIGTERM): %s", (long)s->daemon, strerror(errno));
+    s->ph = STOPPING;
+    s->deadline = clock_monotonic_ms() + s->o->grace_ms;
+}
+
+static void kill_leftovers(struct sv *s, uint64_t now)
+{
+    signal_rest(s, SIGKILL);
+    s->ph = LEFTOVER_KILL;
+    s->deadline = now + SUPERVISE_LEFTOVER_KILL_MS;
+}
+
+/* RUNNING or STOPPING, and the daemon has been reaped. */
+static void daemon_gone(struct sv *s, bool none_left, uint64_t now)
+{
+    if (none_left) {
+        s->ph = DONE;
+        return;
+    }
+    log_info("stopping the processes %s left behind", s->name);
+    signal_rest(s, SIGTERM);
+    s->ph = LEFTOVER_TERM;
+    s->deadline = now + SUPERVISE_LEFTOVER_TERM_MS;
+}
+
+/* The phase machine, run after every wake-up: moves on when the daemon is gone, when no
+ * child is left, or when the current phase's deadline has passed. */
+static void advance(struct sv *s, bool none_left, uint64_t now)
+{
+    switch (s->ph) {
+    case RUNNING:
+    case STOPPING:
+        if (!s->alive) {
+            daemon_gone(s, none_left, now);
+        } else if (s->ph == STOPPING && now >= s->deadline) {
+            log_warn("%s did not stop within %u ms: killing everything left", s->name,
+                     s->o->grace_ms);
+            kill_leftovers(s, now);
+        }
+        return;
+    case LEFTOVER_TERM:
+        if (none_left) {
+            s->ph = DONE;
+        } else if (now >= s->deadline) {
+            log_warn("processes left %u ms after SIGTERM: killing them",
+                     SUPERVISE_LEFTOVER_TERM_MS);
+            kill_leftovers(s, now);
+        }
+        return;
+    case LEFTOVER_KILL:
+        if (none_left) {
+            s->ph = DONE;
+        } else if (now >= s->deadline) {
+            log_warn("processes still left %u ms after SIGKILL: not waiting for them",
+                     SUPERVISE_LEFTOVER_KILL_MS);
+            s->ph = DONE;
+        }
+        return;
+    case DONE:
+        return;
+    }
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+static void on_signal(struct sv *s, const struct signalfd_siginfo *si)
+{
+    int sig = (int)si->ssi_signo;
+    if (sig == SIGCHLD)
+        return; /* the reap at the top of the loop handles it */
+    if (s->ph != RUNNING) {
+        log_info("received %s: already stopping", signame(sig));
+        return;
+    }
+    log_info("received %s from pid %ld: stopping %s (grace %u ms)", signame(sig), (long)si->ssi_pid,
+             s->name, s->o->grace_ms);
+    begin_stop(s);
+}
+
+static void read_signals(struct sv *s)
+{
+    struct signalfd_siginfo si;
+    ssize_t n;
+    while ((n = read(s->sfd, &si, sizeof(si))) == (ssize_t)sizeof(si))
+        on_signal(s, &si);
+    if (n < 0 && errno != EAGAIN && errno != EINTR)
+        log_warn("reading signalfd: %s", strerror(errno));
+}
+
+static void on_console_request(struct sv *s)
+{
+    if (s->ph != RUNNING) {
+        log_info("stop requested on the console (boot id %s): already stopping", s->req.boot_id);
+        return;
+    }
+    log_info("stop requested on the console (boot id %s): stopping %s (grace %u ms)",
+             s->req.boot_id, s->name, s->o->grace_ms);
+    begin_stop(s);
+}
+
+static void read_console(struct sv *s)
+{
+    for (unsigned n = stopreq_read(&s->req); n > 0; n--)
+        on_console_request(s);
+}
+
+/* Waits for a signal or console input until the phase's deadline, then handles them. */
+static void wait_events(struct sv *s, uint64_t now)
+{
+    int timeout = -1;
+    if (s->ph != RUNNING) {
+        uint64_t left = s->deadline > now ? s->deadline - now : 0;
+        timeout = left > POLL_MAX_MS ? (int)POLL_MAX_MS : (int)left;
+    }
+    struct pollfd pfd[2] = {{.fd = s->sfd, .events = POLLIN},
+                            {.fd = stopreq_fd(&s->req), .events = POLLIN}};
+    nfds_t npfd = pfd[1].fd >= 0 ? 2 : 1;
+    if (poll(pfd, npfd, timeout) < 0 && errno != EINTR)
+        log_warn("poll: %s", strerror(errno));
+    read_signals(s);
+    if (npfd == 2 && pfd[1].revents)
+        read_console(s);
+}
+
+/* ---- setup and the loop ------------------------------------------------------------------ */
+
+/* Blocks the stop signals and SIGCHLD and opens the signalfd that reads them. */
+static int open_signals(struct sv *s, struct evm_err *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+        sigaddset(&set, stop_signals[i]);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, &s->old) != 0)
+        return evm_errf(err, errno, "blocking signals: %s", strerror(errno));
+    s->masked = true;
+    s->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s->sfd < 0)
+        return evm_errf(err, errno, "signalfd: %s", strerror(errno));
+    return 0;
+}
+
+static int sv_open(struct sv *s, const struct supervise_opts *o, struct evm_err *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->o = o;
+    s->sfd = -1;
+    s->req.fd = -1;
+    s->alive = true;
+    const char *slash = strrchr(o->argv[0], '/');
+    s->name = slash ? slash + 1 : o->argv[0];
+    s->kill_all = o->kill_all;
+    if (s->kill_all && getpid() != 1) {
+        log_warn("not PID 1: stopping only %s's process group, not every process", s->name);
+        s->kill_all = false;
+    }
+    int rc = open_signals(s, err);
+    if (rc < 0)
+        return rc;
+    const struct supervise_console *c = o->console;
+    return stopreq_init(&s->req, c ? c->fd : -1, c ? c->boot_id : NULL, err);
+}
+
+static void sv_close(struct sv *s)
+{
+    stopreq_free(&s->req);
+    if (s->sfd >= 0)
+        close(s->sfd);
+    if (s->masked)
+        sigprocmask(SIG_SETMASK, &s->old, NULL);
+}
+
+static void run_loop(struct sv *s)
+{
+    for (;;) {
+        bool none_left = reap(s);
+        uint64_t now = clock_monotonic_ms();
+        advance(s, none_left, now);
+        if (s->ph == DONE)
+            return;
+        wait_events(s, now);
+    }
+}
+
+/* The daemon's status, the exit marker, then the power-off hook. */
+static int report(const struct sv *s)
+{
+    int status = s->alive ? 255 : supervise_status_code(s->wstatus);
+    if (s->alive)
+        log_error("%s (pid %ld) could not be reaped; reporting status 255", s->name,
+                  (long)s->daemon);
+    if (s->o->hooks.exit_marker)
+        s->o->hooks.exit_marker(s->o->hooks.ctx, status);
+    if (s->o->hooks.poweroff)
+        s->o->hooks.poweroff(s->o->hooks.ctx, status);
+    return status;
+}
 
 int supervise(const struct supervise_opts *o, struct evm_err *err)
 {
     if (!o || !o->argv || !o->argv[0] || !o->envp)
         return evm_errf(err, EINVAL, "supervise: no daemon to run");
-    sigset_t set, old;
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
-        sigaddset(&set, stop_signals[i]);
-    sigaddset(&set, SIGCHLD);
-    if (sigprocmask(SIG_BLOCK, &set, &old) != 0)
-        return evm_errf(err, errno, "blocking signals: %s", strerror(errno));
-    int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (sfd < 0) {
-        int e = errno;
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        return evm_errf(err, e, "signalfd: %s", strerror(e));
+    struct sv s;
+    int rc = sv_open(&s, o, err);
+    if (rc == 0)
+        rc = start_daemon(&s, err);
+    if (rc == 0) {
+        run_loop(&s);
+        rc = report(&s);
     }
-
-    struct sv s = {.alive = 1};
-    const char *slash = strrchr(o->argv[0], '/');
-    s.name = slash ? slash + 1 : o->argv[0];
-    s.kill_all = o->kill_all;
-    if (s.kill_all && getpid() != 1) {
-        log_warn("not PID 1: stopping only %s's process group, not every process", s.name);
-        s.kill_all = 0;
-    }
-    int rc = start_daemon(o, &s.daemon, err);
-    if (rc < 0) {
-        close(sfd);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        return rc;
-    }
-    log_info("started %s (pid %ld)", s.name, (long)s.daemon);
-
-    enum phase ph = RUNNING;
-    int64_t deadline = 0;
-    for (;;) {
-        int none_left = reap(&s);
-        int64_t now = now_ms();
-        switch (ph) {
-        case RUNNING:
-        case STOPPING:
-            if (!s.alive) {
-                if (none_left) {
-                    ph = DONE;
-                } else {
-                    log_info("stopping the processes %s left behind", s.name);
-                    signal_rest(&s, SIGTERM);
-                    ph = LEFTOVER_TERM;
-                    deadline = now + SUPERVISE_LEFTOVER_TERM_MS;
-                }
-            } else if (ph == STOPPING && now >= deadline) {
-                log_warn("%s did not stop within %u ms: killing everything left", s.name,
-                         o->grace_ms);
-                signal_rest(&s, SIGKILL);
-                ph = LEFTOVER_KILL;
-                deadline = now + SUPERVISE_LEFTOVER_KILL_MS;
-            }
-            break;
-        case LEFTOVER_TERM:
-            if (none_left) {
-                ph = DONE;
-            } else if (now >= deadline) {
-                log_warn("processes left %u ms after SIGTERM: killing them",
-                         SUPERVISE_LEFTOVER_TERM_MS);
-                signal_rest(&s, SIGKILL);
-                ph = LEFTOVER_KILL;
-                deadline = now + SUPERVISE_LEFTOVER_KILL_MS;
-            }
-            break;
-        case LEFTOVER_KILL:
-            if (none_left) {
-                ph = DONE;
-            } else if (now >= deadline) {
-                log_warn("processes still left %u ms after SIGKILL: not waiting for them",
-                         SUPERVISE_LEFTOVER_KILL_MS);
-                ph = DONE;
-            }
-            break;
-        case DONE:
-            break;
-        }
-        if (ph == DONE)
-            break;
-
-        int timeout = -1;
-        if (ph != RUNNING) {
-            int64_t left = deadline - now;
-            timeout = left < 0 ? 0 : (left > 60000 ? 60000 : (int)left);
-        }
-        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
-        if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
-            log_warn("poll: %s", strerror(errno));
-        struct signalfd_siginfo si;
-        ssize_t n;
-        while ((n = read(sfd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
-            int sig = (int)si.ssi_signo;
-            if (sig == SIGCHLD)
-                continue;
-            if (ph != RUNNING) {
-                log_info("received %s: already stopping", signame(sig));
-                continue;
-            }
-            log_info("received %s from pid %ld: stopping %s (grace %u ms)", signame(sig),
-                     (long)si.ssi_pid, s.name, o->grace_ms);
-            if (s.alive && kill(s.daemon, SIGTERM) != 0 && errno != ESRCH)
-                log_warn("kill(%ld, SIGTERM): %s", (long)s.daemon, strerror(errno));
-            ph = STOPPING;
-            deadline = now_ms() + o->grace_ms;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EINTR)
-            log_warn("reading signalfd: %s", strerror(errno));
-    }
-
-    int status = s.alive ? 255 : supervise_status_code(s.wstatus);
-    if (s.alive)
-        log_error("%s (pid %ld) could not be reaped; reporting status 255", s.name, (long)s.daemon);
-    if (o->hooks.exit_marker)
-        o->hooks.exit_marker(o->hooks.ctx, status);
-    if (o->hooks.poweroff)
-        o->hooks.poweroff(o->hooks.ctx, status);
-    close(sfd);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    return status;
+    sv_close(&s);
+    return rc;
 }
+
+/* ---- the power-off ----------------------------------------------------------------------- */
 
 /* Reads a /proc file line by line; calls fn for each. */
 static void for_each_line(const char *path, void (*fn)(const char *line, void *ctx), void *ctx)

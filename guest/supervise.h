@@ -11,6 +11,12 @@
  * what the kernel sends PID 1 on ctrl-alt-del once main has called reboot(RB_DISABLE_CAD);
  * SIGPWR comes from power-failure events; SIGUSR1/SIGUSR2/SIGTERM from halt/poweroff/reboot
  * (powerctl.h). All of them end in a power-off: the host agent decides about restarts.
+ *
+ * The console: the host asks for the same orderly stop by writing "EPHEMERD_STOP
+ * boot_id=<id>" on the serial console (guest/stopreq.h). While the daemon is supervised the
+ * console's input is read; a request carrying this boot's id starts the stop exactly as
+ * SIGTERM does, any other is logged and ignored. The daemon never shares that input: its
+ * stdin is /dev/null (stdout and stderr stay the console).
  * The loop waits with poll() and a deadline, never with a fixed sleep. */
 #ifndef EVM_GUEST_SUPERVISE_H
 #define EVM_GUEST_SUPERVISE_H
@@ -37,6 +43,13 @@ struct supervise_hooks {
     void *ctx;
 };
 
+/* Where stop requests come from (production: fd 0, the console, and the boot id of the
+ * kernel command line). */
+struct supervise_console {
+    int fd;              /* read, never closed; EOF or an error ends the listening only */
+    const char *boot_id; /* this boot's; NULL or "": no request matches */
+};
+
 struct supervise_opts {
     /* The daemon: argv[0] is the path executed (execve: no PATH search), argv and envp are
      * passed exactly as given. It runs in a new session (setsid), so it is its own process
@@ -49,18 +62,21 @@ struct supervise_opts {
      * honoured when getpid() == 1; otherwise it falls back to the process group with a
      * warning, so a mistaken run can never signal a developer's whole session. */
     bool kill_all;
+    /* NULL: no stop requests are read (signals only). */
+    const struct supervise_console *console;
     struct supervise_hooks hooks;
 };
 
-/* Starts the daemon and supervises it as described above. Returns the daemon's status:
- * its exit code when it exited, 128 + the signal number when a signal killed it (SIGKILL →
+/* Starts the daemon (stdin /dev/null) and supervises it as described above. Returns the daemon's
+ * status: its exit code when it exited, 128 + the signal number when a signal killed it (SIGKILL →
  * 137), 255 if it could not be reaped even after SIGKILL (stuck in the kernel). Before
  * returning it calls hooks.exit_marker(status) then hooks.poweroff(status) (production's
  * poweroff never returns). Every child is reaped, including orphans reparented to us (as
  * PID 1, or as a child subreaper in tests); after the daemon is gone, the leftovers get
  * SIGTERM, then SIGKILL, and are reaped (each step bounded).
- * Errors (negative errno, no hooks called): the signalfd or fork failed, or the daemon
- * could not be executed (the message names argv[0] and the errno; the child is reaped).
+ * Errors (negative errno, no hooks called): the signalfd, /dev/null or fork failed, or the
+ * daemon could not be executed (the message names argv[0] and the errno; the child is
+ * reaped).
  * The caller's signal mask is restored before returning. */
 int supervise(const struct supervise_opts *o, struct evm_err *err);
 

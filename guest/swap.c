@@ -111,7 +111,7 @@ static int swap_write_header(int fd, const char *path, uint64_t size, size_t ps,
     return rc;
 }
 
-static int swap_fsync_dir_of(const char *path)
+static int swap_fsync_dir_of(const char *path, struct evm_err *err)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
@@ -122,11 +122,13 @@ static int swap_fsync_dir_of(const char *path)
     else if ((size_t)(slash - path) < sizeof(dir))
         snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
     else
-        return -ENAMETOOLONG;
+        return evm_errf(err, ENAMETOOLONG, "swap: path too long: %s", path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) < 0 ? -errno : 0;
+        return evm_errf(err, errno, "swap: opening %s: %s", dir, strerror(errno));
+    int rc = 0;
+    if (fsync(fd) < 0)
+        rc = evm_errf(err, errno, "swap: fsync of the directory of %s: %s", path, strerror(errno));
     close(fd);
     return rc;
 }
@@ -177,9 +179,9 @@ int swap_create(const char *path, unsigned mb, struct evm_err *err)
         unlink(tmp);
         return rc;
     }
-    int drc = swap_fsync_dir_of(path);
-    if (drc < 0)
-        return evm_errf(err, -drc, "swap: fsync of the directory of %s: %s", path, strerror(-drc));
+    rc = swap_fsync_dir_of(path, err);
+    if (rc < 0)
+        return rc;
     log_info("swap: created %s (%u MiB)", path, mb);
     return 0;
 }

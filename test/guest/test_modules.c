@@ -22,19 +22,19 @@ struct rec {
     int n;
 };
 
-static int fake_load(void *ctx, const char *path)
+static int fake_load(void *ctx, const char *path, struct evm_err *err)
 {
     struct rec *r = ctx;
     const char *name = strrchr(path, '/') + 1;
     snprintf(r->seen[r->n++], sizeof(r->seen[0]), "%s", name);
     if (strcmp(name, "crc32c-intel.ko") == 0)
-        return -ENODEV;
+        return evm_errf(err, ENODEV, "fake: no such device");
     if (strcmp(name, "bridge.ko") == 0)
-        return -EEXIST;
+        return evm_errf(err, EEXIST, "fake: exists");
     if (strcmp(name, "missing.ko") == 0)
-        return -ENOENT;
+        return evm_errf(err, ENOENT, "fake: missing");
     if (strcmp(name, "broken.ko") == 0)
-        return -ENOEXEC;
+        return evm_errf(err, ENOEXEC, "fake: exec format error");
     return 0;
 }
 
@@ -63,7 +63,7 @@ static void test_order_and_warnings(void **state)
     tu_write(lo, text, strlen(text));
     memset(&r, 0, sizeof(r));
     assert_int_equal(modules_load(dir, fake_load, &r, &res, &err), -ENOEXEC);
-    assert_non_null(strstr(err.msg, "broken.ko"));
+    assert_non_null(strstr(err.msg, "loading module broken.ko: fake: exec format error"));
     assert_int_equal(r.n, 2);
 
     /* A path in the list is refused. */
@@ -86,7 +86,9 @@ static void test_order_and_warnings(void **state)
 static void test_finit_missing_file(void **state)
 {
     (void)state;
-    assert_int_equal(modules_finit(NULL, "/nonexistent/module.ko"), -ENOENT);
+    struct evm_err err = {0};
+    assert_int_equal(modules_finit(NULL, "/nonexistent/module.ko", &err), -ENOENT);
+    assert_non_null(strstr(err.msg, "/nonexistent/module.ko"));
 }
 
 struct par {
@@ -97,7 +99,7 @@ struct par {
     bool b_started;
 };
 
-static int par_load(void *ctx, const char *path)
+static int par_load(void *ctx, const char *path, struct evm_err *err)
 {
     struct par *p = ctx;
     const char *name = strrchr(path, '/') + 1;
@@ -118,7 +120,9 @@ static int par_load(void *ctx, const char *path)
             r = pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT ? -ETIMEDOUT : 0;
     }
     pthread_mutex_unlock(&p->lock);
-    return r;
+    if (r < 0)
+        return evm_errf(err, -r, "%s: b.ko never started", name);
+    return 0;
 }
 
 static int index_of(const struct par *p, const char *name)

@@ -1,12 +1,15 @@
 /* test_supervise.c — the PID 1 loop without being PID 1: the test process is a child
  * subreaper, power-off and the exit marker are recording hooks, and the daemon is this test
  * binary re-executed in a helper mode (EVM_SV_HELPER). One test runs supervise as PID 1 of
- * a new PID namespace, so that the production kill(-1, SIGKILL) path is exercised safely. */
+ * a new PID namespace, so that the production kill(-1, SIGKILL) path is exercised safely.
+ * The console's stop requests use a pipe as the console, written by the daemon itself (so
+ * it can tell whether it was asked to stop too early), and check the log. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +163,49 @@ static int helper_args(int argc, char **argv, const char *file)
     return 0;
 }
 
+static int write_text(int fd, const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    return len == 0 || write(fd, text, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* The console tests' daemon: writes $EVM_SV_FIRST on the console (fd $EVM_SV_CONSOLE_FD),
+ * checks 300 ms later that it has not been asked to stop (75 if it has), writes
+ * $EVM_SV_SECOND, sends $EVM_SV_SIG to the supervisor when set, then waits for SIGTERM
+ * (0 when it came). */
+static int helper_console(void)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGTERM);
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    const char *fdtxt = getenv("EVM_SV_CONSOLE_FD");
+    int fd = fdtxt ? atoi(fdtxt) : -1;
+    if (write_text(fd, getenv("EVM_SV_FIRST")) != 0)
+        return 76;
+    struct timespec d = {.tv_nsec = 300 * 1000000L};
+    nanosleep(&d, NULL);
+    sigset_t pending;
+    if (sigpending(&pending) != 0 || sigismember(&pending, SIGTERM))
+        return 75;
+    if (write_text(fd, getenv("EVM_SV_SECOND")) != 0)
+        return 76;
+    const char *sig = getenv("EVM_SV_SIG");
+    if (sig && kill(getppid(), atoi(sig)) != 0)
+        return 70;
+    return wait_signal(SIGTERM, 30) ? 0 : 71;
+}
+
+/* Records whether stdin is /dev/null. */
+static int helper_stdin(const char *file)
+{
+    struct stat in, null;
+    int is_null = fstat(STDIN_FILENO, &in) == 0 && stat("/dev/null", &null) == 0 &&
+                  S_ISCHR(in.st_mode) && in.st_rdev == null.st_rdev;
+    put_file(file, is_null ? "stdin=/dev/null" : "stdin=other");
+    return 0;
+}
+
 static int run_helper(const char *mode, int argc, char **argv)
 {
     const char *file = getenv("EVM_SV_FILE");
@@ -173,6 +219,10 @@ static int run_helper(const char *mode, int argc, char **argv)
         return helper_ignore(1);
     if (strcmp(mode, "args") == 0)
         return helper_args(argc, argv, file);
+    if (strcmp(mode, "console") == 0)
+        return helper_console();
+    if (strcmp(mode, "stdin") == 0)
+        return helper_stdin(file);
     if (strcmp(mode, "selfkill") == 0) {
         raise(SIGKILL);
         return 74;
@@ -454,6 +504,249 @@ static void test_pid1_kill_all_in_pid_namespace(void **state)
     assert_int_equal(WEXITSTATUS(ws), 0);
 }
 
+/* ---- stop requests on the console ------------------------------------------------------ */
+
+#define BOOT_ID "0123456789abcdef0123456789abcdef"
+#define OTHER_ID "fedcba9876543210fedcba9876543210"
+#define REQUEST "EPHEMERD_STOP boot_id=" BOOT_ID "\n"
+
+/* Our stderr, where the log goes, redirected to a file while a test runs supervise. */
+struct capture {
+    char *dir, *path;
+    int saved;
+};
+
+static void capture_start(struct capture *c)
+{
+    c->dir = tu_tmpdir();
+    c->path = tu_path(c->dir, "log");
+    fflush(stderr);
+    c->saved = dup(STDERR_FILENO);
+    assert_true(c->saved >= 0);
+    int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+}
+
+/* Restores stderr; returns the captured log (also shown on stderr), malloc'd. */
+static char *capture_end(struct capture *c)
+{
+    fflush(stderr);
+    assert_int_equal(dup2(c->saved, STDERR_FILENO), STDERR_FILENO);
+    close(c->saved);
+    char *text = tu_read(c->path, NULL);
+    assert_non_null(text);
+    fputs(text, stderr);
+    tu_rmrf(c->dir);
+    free(c->path);
+    free(c->dir);
+    return text;
+}
+
+static unsigned count(const char *text, const char *needle)
+{
+    unsigned n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+struct console_case {
+    const char *first, *second; /* what the daemon writes on the console, before/after */
+    int sig;                    /* then sends this to the supervisor; 0: none */
+    const char *boot_id;        /* this boot's */
+    bool eof;                   /* the console is at EOF from the start (the daemon writes none) */
+};
+
+/* Runs the "console" daemon with a pipe as the console; returns its status, *log the log. */
+static int run_console_case(const struct console_case *cc, struct rec *r, char **log)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    char fdenv[48] = "EVM_SV_NOTHING=1", sigenv[32] = "EVM_SV_NOSIG=1";
+    char first[2048] = "EVM_SV_FIRST=", second[2048] = "EVM_SV_SECOND=";
+    if (cc->eof) {
+        close(p[1]);
+        p[1] = -1;
+    } else {
+        assert_int_equal(fcntl(p[1], F_SETFD, 0), 0); /* the daemon inherits the write end */
+        snprintf(fdenv, sizeof(fdenv), "EVM_SV_CONSOLE_FD=%d", p[1]);
+    }
+    if (cc->sig)
+        snprintf(sigenv, sizeof(sigenv), "EVM_SV_SIG=%d", cc->sig);
+    strncat(first, cc->first ? cc->first : "", sizeof(first) - strlen(first) - 1);
+    strncat(second, cc->second ? cc->second : "", sizeof(second) - strlen(second) - 1);
+    const char *argv[] = {self_exe, NULL};
+    const char *envp[] = {"EVM_SV_HELPER=console", fdenv, sigenv, first, second, NULL};
+    struct supervise_console con = {.fd = p[0], .boot_id = cc->boot_id};
+    struct supervise_opts o = {
+        .argv = argv,
+        .envp = envp,
+        .grace_ms = 20000,
+        .console = &con,
+        .hooks = {.poweroff = rec_poweroff, .exit_marker = rec_marker, .ctx = r},
+    };
+    struct evm_err err = {0};
+    struct capture cap;
+    capture_start(&cap);
+    int st = supervise(&o, &err);
+    *log = capture_end(&cap);
+    close(p[0]);
+    if (p[1] >= 0)
+        close(p[1]);
+    return st;
+}
+
+/* A request carrying this boot's id is the orderly stop: the daemon gets SIGTERM, ends by
+ * itself within the grace period, and its status is reported. */
+static void test_console_stop_request(void **state)
+{
+    (void)state;
+    struct console_case cc = {.second = REQUEST, .boot_id = BOOT_ID};
+    struct rec r = {0};
+    char *log;
+    assert_int_equal(run_console_case(&cc, &r, &log), 0);
+    assert_reported(&r, 0);
+    assert_no_children();
+    assert_non_null(strstr(log, "stop requested on the console (boot id " BOOT_ID
+                                "): stopping test_supervise (grace 20000 ms)"));
+    free(log);
+}
+
+/* Requests for another boot, or without an id, are ignored with a warning naming both ids;
+ * the daemon keeps running until a request for this boot comes. */
+static void test_console_other_boot_ignored(void **state)
+{
+    (void)state;
+    struct console_case cc = {
+        .first = "EPHEMERD_STOP boot_id=" OTHER_ID "\nEPHEMERD_STOP\nEPHEMERD_STOP boot_id=xyz\n",
+        .second = REQUEST,
+        .boot_id = BOOT_ID,
+    };
+    struct rec r = {0};
+    char *log;
+    assert_int_equal(run_console_case(&cc, &r, &log), 0); /* 75: stopped by a wrong one */
+    assert_reported(&r, 0);
+    assert_non_null(strstr(log, "warning: ignoring a console stop request for another boot: "
+                                "the request carries boot id " OTHER_ID
+                                ", this boot has boot id " BOOT_ID));
+    assert_int_equal(count(log, "ignoring a console stop request for another boot: the "
+                                "request carries no boot id, this boot has boot id " BOOT_ID),
+                     2);
+    assert_int_equal(count(log, "stop requested on the console"), 1);
+    free(log);
+}
+
+/* A boot without an id on its command line matches no request; a signal still stops it. */
+static void test_console_request_without_own_boot_id(void **state)
+{
+    (void)state;
+    struct console_case cc = {.first = REQUEST, .sig = SIGTERM, .boot_id = NULL};
+    struct rec r = {0};
+    char *log;
+    assert_int_equal(run_console_case(&cc, &r, &log), 0);
+    assert_reported(&r, 0);
+    assert_non_null(
+        strstr(log, "the request carries boot id " BOOT_ID ", this boot has no boot id"));
+    assert_null(strstr(log, "stop requested on the console"));
+    assert_non_null(strstr(log, "received SIGTERM"));
+    free(log);
+}
+
+/* A request arriving in two pieces counts once the line is complete, not before. */
+static void test_console_request_split(void **state)
+{
+    (void)state;
+    struct console_case cc = {
+        .first = "EPHEMERD_STOP boot_i", .second = "d=" BOOT_ID "\n", .boot_id = BOOT_ID};
+    struct rec r = {0};
+    char *log;
+    assert_int_equal(run_console_case(&cc, &r, &log), 0);
+    assert_reported(&r, 0);
+    assert_non_null(strstr(log, "stop requested on the console (boot id " BOOT_ID ")"));
+    free(log);
+}
+
+/* An overlong line is discarded whole, even when its first bytes (all the bound keeps) are
+ * a valid request; the request on the next line counts. */
+static void test_console_overlong_line_discarded(void **state)
+{
+    (void)state;
+    char first[1200] = "EPHEMERD_STOP boot_id=" BOOT_ID;
+    size_t len = strlen(first);
+    memset(first + len, ' ', 1000);
+    memcpy(first + len + 1000, "x\n", 3);
+    struct console_case cc = {.first = first, .second = REQUEST, .boot_id = BOOT_ID};
+    struct rec r = {0};
+    char *log;
+    assert_int_equal(run_console_case(&cc, &r, &log), 0); /* 75: the long line counted */
+    assert_reported(&r, 0);
+    assert_non_null(strstr(log, "warning: console: discarding an input line longer than 256 "
+                                "bytes"));
+    assert_int_equal(count(log, "stop requested on the console"), 1);
+    free(log);
+}
+
+/* A second request while stopping is logged and changes nothing. */
+static void test_console_request_while_stopping(void **state)
+{
+    (void)state;
+    struct console_case cc = {.second = REQUEST REQUEST, .boot_id = BOOT_ID};
+    struct rec r = {0};
+    char *log;
+    assert_int_equal(run_console_case(&cc, &r, &log), 0);
+    assert_reported(&r, 0);
+    assert_int_equal(count(log, "stop requested on the console"), 2);
+    assert_non_null(
+        strstr(log, "stop requested on the console (boot id " BOOT_ID "): already stopping"));
+    free(log);
+}
+
+/* EOF on the console ends the listening (logged once), not the daemon; a signal still
+ * stops it. */
+static void test_console_eof_keeps_daemon(void **state)
+{
+    (void)state;
+    struct console_case cc = {.sig = SIGTERM, .boot_id = BOOT_ID, .eof = true};
+    struct rec r = {0};
+    char *log;
+    assert_int_equal(run_console_case(&cc, &r, &log), 0); /* 75: EOF stopped it */
+    assert_reported(&r, 0);
+    assert_no_children();
+    assert_int_equal(count(log, "console: end of input: no longer listening for stop requests"), 1);
+    assert_non_null(strstr(log, "received SIGTERM"));
+    free(log);
+}
+
+/* The daemon never reads the console: its stdin is /dev/null even when ours is not. */
+static void test_daemon_stdin_is_dev_null(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *file = tu_path(dir, "stdin");
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    int saved = dup(STDIN_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(p[0], STDIN_FILENO), STDIN_FILENO);
+    struct rec r = {0};
+    struct evm_err err = {0};
+    int st = run_daemon("stdin", NULL, 5000, file, &r, &err);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(st, 0);
+    char *got = tu_read(file, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "stdin=/dev/null");
+    free(got);
+    free(file);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_status_code(void **state)
 {
     (void)state;
@@ -491,6 +784,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_exec_failure_is_error),
         cmocka_unit_test(test_signal_mask_restored),
         cmocka_unit_test(test_pid1_kill_all_in_pid_namespace),
+        cmocka_unit_test(test_console_stop_request),
+        cmocka_unit_test(test_console_other_boot_ignored),
+        cmocka_unit_test(test_console_request_without_own_boot_id),
+        cmocka_unit_test(test_console_request_split),
+        cmocka_unit_test(test_console_overlong_line_discarded),
+        cmocka_unit_test(test_console_request_while_stopping),
+        cmocka_unit_test(test_console_eof_keeps_daemon),
+        cmocka_unit_test(test_daemon_stdin_is_dev_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
