@@ -1,5 +1,9 @@
 /* agent.c — the agent's run loop (see agent.h). One libuv loop drives everything: the VM backend's
- * callbacks, console lines, port probes, the ready deadline, restart backoff and signals. */
+ * callbacks, console lines, the readiness probe (probe.c), the ready deadline, restart backoff
+ * and signals. The agent is written against vm.h only: the backend says which device the
+ * guest sees its root disk as, makes the disk, and says how the guest's ports are reached.
+ * The orderly stop is the contract's: the stop request line on the console (markers.h),
+ * then the backend's own fallback. */
 #include "agent/agent.h"
 
 #include <errno.h>
@@ -10,23 +14,25 @@
 #include <time.h>
 #include <uv.h>
 
-#include "bootid.h"
-#include "config/bootparams.h"
-#include "cmdline.h"
-#include "conparse.h"
-#include "config/hostcfg.h"
 #include "agent/lock.h"
-#include "log.h"
-#include "random.h"
-#include "fileutil.h"
+#include "agent/probe.h"
 #include "agent/status.h"
+#include "bootid.h"
+#include "cmdline.h"
+#include "config/bootparams.h"
+#include "config/hostcfg.h"
+#include "conparse.h"
+#include "fileutil.h"
+#include "log.h"
 #include "vm/vm.h"
 
 #define DEFAULT_CPUS 2u
 #define DEFAULT_MEMORY_MB 2048u
 #define DEFAULT_DISK_GB 64u
-#define PROBE_HOLD_MS 300u /* a forward that stays open this long reached a listener */
 #define PROBE_RETRY_MS 200u
+/* Test hook (test/e2e): before the real stop request, write one for another boot id, which
+ * the guest must ignore and log. */
+#define DECOY_STOP_ENV "EPHEMERD_VMHOST_TEST_DECOY_STOP"
 #define BACKOFF_MIN_MS 1000u
 #define BACKOFF_MAX_MS 60000u
 
@@ -53,14 +59,10 @@ struct agent {
     struct vm *vm;
     struct vm_info info;
     uv_signal_t sigint, sigterm;
-    uv_timer_t ready_timer, probe_timer, restart_timer;
-    uv_tcp_t probe;
-    uv_connect_t probe_req;
-    bool probe_active;
-    int probe_port; /* 0 containerd, 1 dispatch */
-    bool probe_got_data;
-    char probe_sink[256];
-    uint64_t boot_started; /* uv_now at VM start */
+    uv_timer_t ready_timer, restart_timer;
+    struct probe probe;
+    uint16_t guest_ports[2]; /* containerd, dispatch */
+    uint64_t boot_started;   /* uv_now at VM start */
     bool ready, stopping, vm_running, done;
     unsigned failures_in_row;
     int result;
@@ -99,7 +101,7 @@ static int setup_paths(struct agent *a, struct evm_err *err)
         path_in(p->config, sizeof(p->config), d, "config.toml") < 0 ||
         path_in(p->boot_initrd, sizeof(p->boot_initrd), p->vmdir, "boot-initrd.img") < 0 ||
         path_in(p->cache, sizeof(p->cache), p->vmdir, "cache") < 0 ||
-        path_in(p->disk, sizeof(p->disk), p->vmdir, "root.img") < 0 ||
+        path_in(p->disk, sizeof(p->disk), p->vmdir, vm_backend()->disk_file) < 0 ||
         path_in(p->console, sizeof(p->console), p->vmdir, "console.log") < 0 ||
         path_in(p->state, sizeof(p->state), p->vmdir, "run") < 0)
         return evm_errf(err, ENAMETOOLONG, "data directory path too long: %s", d);
@@ -118,36 +120,17 @@ static int setup_paths(struct agent *a, struct evm_err *err)
     return r;
 }
 
-/* The root disk: a sparse raw file of the configured size, grown (never shrunk). */
+/* The root disk at the configured size, in the backend's format (grown, never shrunk). */
 static int ensure_disk(struct agent *a, struct evm_err *err)
 {
     unsigned gb = a->cfg.settings.disk_size_gb ? a->cfg.settings.disk_size_gb : DEFAULT_DISK_GB;
-    uint64_t want = (uint64_t)gb << 30;
-    uv_fs_t req;
-    int fd = uv_fs_open(NULL, &req, a->p.disk, UV_FS_O_RDWR | UV_FS_O_CREAT, 0600, NULL);
-    uv_fs_req_cleanup(&req);
-    if (fd < 0)
-        return evm_errf(err, -fd, "root disk %s: %s", a->p.disk, uv_strerror(fd));
-    int r = uv_fs_fstat(NULL, &req, fd, NULL);
-    uint64_t have = r == 0 ? req.statbuf.st_size : 0;
-    uv_fs_req_cleanup(&req);
-    if (r == 0 && have < want) {
-        r = uv_fs_ftruncate(NULL, &req, fd, (int64_t)want, NULL);
-        uv_fs_req_cleanup(&req);
-        if (r == 0)
-            log_info("root disk %s: %u GiB (sparse)", a->p.disk, gb);
-    }
-    uv_fs_close(NULL, &req, fd, NULL);
-    uv_fs_req_cleanup(&req);
-    if (r < 0)
-        return evm_errf(err, -r, "root disk %s: %s", a->p.disk, uv_strerror(r));
-    return 0;
+    bool grown;
+    return vm_disk_ensure(a->p.disk, (uint64_t)gb << 30, &grown, err);
 }
 
 static void on_console_line(void *ctx, const char *line);
-static void on_vm_exit(void *ctx, int code, const char *reason);
+static void on_vm_exit(void *ctx, enum vm_exit_kind kind, int code, const char *reason);
 static void begin_stop(struct agent *a, const char *why);
-static void probe_next(struct agent *a);
 
 static void fail(struct agent *a, int code, const char *msg)
 {
@@ -168,39 +151,38 @@ static void on_ready_timeout(uv_timer_t *t)
         vm_kill(a->vm);
 }
 
-/* Starts one boot: fresh boot id, boot initrd, command line, VM. */
-static int boot(struct agent *a, struct evm_err *err)
+/* A fresh boot id; per-boot state reset; the host config read anew (editing it and
+ * restarting is the whole update procedure). */
+static int boot_begin(struct agent *a, struct evm_err *err)
 {
-    char boot_id[BOOT_ID_HEX_LEN + 1];
-    int r = boot_id_generate(boot_id, err);
+    int r = boot_id_generate(a->st.boot_id, err);
     if (r < 0)
         return r;
-    memcpy(a->st.boot_id, boot_id, sizeof(boot_id));
     a->ready = false;
     a->fatal_reason[0] = a->fatal_stage[0] = a->last_stage[0] = '\0';
     a->daemon_exit = -1;
     a->st.ip[0] = '\0';
+    a->st.ports_host[0] = '\0';
+    a->st.containerd_port = a->st.dispatch_port = 0;
     a->st.ready_ms = -1;
     set_state(a, "starting");
-
-    /* The host config is read anew every boot: editing it and restarting is the whole
-     * update procedure. */
     hostcfg_free(&a->cfg);
-    r = hostcfg_load(a->p.config, &a->cfg, err);
-    if (r < 0)
-        return r;
+    return hostcfg_load(a->p.config, &a->cfg, err);
+}
 
+static int boot_initrd(struct agent *a, struct evm_err *err)
+{
     struct bootinitrd_opts bo = {
         .base = a->p.base,
         .binary = a->p.binary,
         .config = &a->cfg,
-        .boot_id = boot_id,
+        .boot_id = a->st.boot_id,
         .compress = a->o->compress,
         .cache_dir = a->p.cache,
         .out = a->p.boot_initrd,
     };
-    r = bootinitrd_mtime_from_env(&bo.mtime, err);
     struct bootinitrd_result br;
+    int r = bootinitrd_mtime_from_env(&bo.mtime, err);
     if (r == 0)
         r = bootinitrd_build(&bo, &br, err);
     if (r < 0)
@@ -208,25 +190,30 @@ static int boot(struct agent *a, struct evm_err *err)
     log_info("boot initrd %s: %llu bytes, binary member %s, host config %s", a->p.boot_initrd,
              (unsigned long long)br.out_size, br.cache_hit ? "cached" : "built",
              br.config_embedded ? "embedded" : "not embedded");
+    return 0;
+}
 
+/* The contract's command line, with the root disk device the backend gives the guest. */
+static int boot_cmdline(struct agent *a, char *cmdline, size_t size, struct evm_err *err)
+{
     struct boot_params bp;
-    r = bootparams_from_config(&a->cfg, "/dev/vda", boot_id, &bp, err);
+    int r = bootparams_from_config(&a->cfg, vm_backend()->root_disk, a->st.boot_id, &bp, err);
     if (r < 0)
         return r;
     if (a->o->disk_timeout)
         bp.disk_timeout = a->o->disk_timeout;
-    char cmdline[CMDLINE_MAX];
-    r = cmdline_build(&bp, NULL, 0, cmdline, sizeof(cmdline), err);
-    if (r < 0)
-        return r;
-    log_debug("kernel command line: %s", cmdline);
+    a->guest_ports[0] = (uint16_t)bp.containerd_port;
+    a->guest_ports[1] = (uint16_t)(bp.containerd_port + 1);
+    r = cmdline_build(&bp, NULL, 0, cmdline, size, err);
+    if (r == 0)
+        log_debug("kernel command line: %s", cmdline);
+    return r;
+}
 
-    if (!a->o->no_disk) {
-        r = ensure_disk(a, err);
-        if (r < 0)
-            return r;
-    }
+static int boot_vm(struct agent *a, const char *cmdline, struct evm_err *err)
+{
     struct vm_spec spec = {
+        .name = "ephemerd-vm",
         .kernel = a->p.kernel,
         .initrd = a->p.boot_initrd,
         .cmdline = cmdline,
@@ -235,21 +222,37 @@ static int boot(struct agent *a, struct evm_err *err)
         .disk = a->o->no_disk ? NULL : a->p.disk,
         .state_dir = a->p.state,
         .console_log = a->p.console,
-        .guest_ports = {(uint16_t)bp.containerd_port, (uint16_t)(bp.containerd_port + 1)},
-        .nforwards = 2,
+        .guest_ports = {a->guest_ports[0], a->guest_ports[1]},
+        .nports = 2,
         .allow_tcg = a->o->allow_tcg,
     };
     struct vm_events ev = {.on_console_line = on_console_line, .on_exit = on_vm_exit, .ctx = a};
-    r = vm_start(&a->loop, &spec, &ev, &a->vm, &a->info, err);
+    int r = vm_start(&a->loop, &spec, &ev, &a->vm, &a->info, err);
     if (r < 0)
         return evm_err_wrap(err, "starting the VM");
     a->vm_running = true;
     a->boot_started = uv_now(&a->loop);
-    log_info("VM started (%s, %s, %u CPU, %u MiB), boot id %s", vm_backend_name(),
+    log_info("VM started (%s, %s, %u CPU, %u MiB), boot id %s", vm_backend()->name,
              a->info.accelerated ? "accelerated" : "emulated, slow", spec.cpus, spec.memory_mb,
-             boot_id);
-    a->st.containerd_port = a->info.host_ports[0];
-    a->st.dispatch_port = a->info.host_ports[1];
+             a->st.boot_id);
+    return 0;
+}
+
+/* Starts one boot: fresh boot id, boot initrd, command line, root disk, VM. */
+static int boot(struct agent *a, struct evm_err *err)
+{
+    char cmdline[CMDLINE_MAX];
+    int r = boot_begin(a, err);
+    if (r == 0)
+        r = boot_initrd(a, err);
+    if (r == 0)
+        r = boot_cmdline(a, cmdline, sizeof(cmdline), err);
+    if (r == 0 && !a->o->no_disk)
+        r = ensure_disk(a, err);
+    if (r == 0)
+        r = boot_vm(a, cmdline, err);
+    if (r < 0)
+        return r;
     set_state(a, "booting");
     uv_timer_start(&a->ready_timer, on_ready_timeout, (uint64_t)a->o->ready_timeout_s * 1000u, 0);
     return 0;
@@ -263,94 +266,38 @@ static void became_ready(struct agent *a)
     a->st.ready_ms = (long long)(uv_now(&a->loop) - a->boot_started);
     a->st.last_error[0] = '\0';
     set_state(a, "ready");
-    log_info("vm ready in %lld ms: guest %s, containerd 127.0.0.1:%u, dispatch 127.0.0.1:%u",
-             a->st.ready_ms, a->st.ip, a->st.containerd_port, a->st.dispatch_port);
+    log_info("vm ready in %lld ms: guest %s, containerd %s:%u, dispatch %s:%u", a->st.ready_ms,
+             a->st.ip, a->st.ports_host, a->st.containerd_port, a->st.ports_host,
+             a->st.dispatch_port);
     if (a->o->once)
         begin_stop(a, "--once: ready reached");
 }
 
-/* ---- port probes: a QEMU user-mode forward accepts on the host at once and closes when
- * the guest refuses, so a port is ready when a connection stays open (or sends data). ---- */
+/* ---- readiness: the guest's ports, reached as the backend says ---------------------- */
 
-static void probe_retry(uv_timer_t *t)
+static void on_ports_ready(void *ctx)
 {
-    probe_next(t->data);
-}
-
-static void probe_closed(uv_handle_t *h)
-{
-    struct agent *a = h->data;
-    a->probe_active = false;
-    if (a->stopping || !a->vm_running || a->ready)
-        return;
-    if (a->probe_got_data) {
-        a->probe_port++;
-        probe_next(a);
-    } else {
-        uv_timer_start(&a->probe_timer, probe_retry, PROBE_RETRY_MS, 0);
-    }
-}
-
-static void probe_finish(struct agent *a, bool ok)
-{
-    a->probe_got_data = ok;
-    uv_timer_stop(&a->probe_timer);
-    if (!uv_is_closing((uv_handle_t *)&a->probe))
-        uv_close((uv_handle_t *)&a->probe, probe_closed);
-}
-
-static void probe_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
-{
-    struct agent *a = h->data;
-    (void)size;
-    /* Read and discarded: only whether bytes arrive matters. */
-    *buf = uv_buf_init(a->probe_sink, sizeof(a->probe_sink));
-}
-
-static void probe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
-{
-    (void)buf;
-    struct agent *a = s->data;
-    if (n > 0)
-        probe_finish(a, true);
-    else if (n < 0)
-        probe_finish(a, false);
-}
-
-static void probe_hold_done(uv_timer_t *t)
-{
-    probe_finish(t->data, true);
-}
-
-static void probe_connected(uv_connect_t *req, int status)
-{
-    struct agent *a = req->data;
-    if (status < 0 || a->stopping) {
-        probe_finish(a, false);
-        return;
-    }
-    uv_read_start((uv_stream_t *)&a->probe, probe_alloc, probe_read);
-    uv_timer_start(&a->probe_timer, probe_hold_done, PROBE_HOLD_MS, 0);
-}
-
-static void probe_next(struct agent *a)
-{
-    if (a->stopping || !a->vm_running || a->ready || a->probe_active)
-        return;
-    if (a->probe_port >= 2) {
+    struct agent *a = ctx;
+    if (!a->stopping && a->vm_running && !a->ready)
         became_ready(a);
+}
+
+/* Once the guest has printed its address: probe both ports where the backend says they are
+ * reached (a loopback forward, or the guest's address). */
+static void start_probe(struct agent *a)
+{
+    const struct vm_reach *reach = &a->info.reach;
+    bool forward = reach->kind == VM_REACH_LOOPBACK_FORWARD;
+    snprintf(a->st.ports_host, sizeof(a->st.ports_host), "%s", forward ? "127.0.0.1" : a->st.ip);
+    a->st.containerd_port = forward ? reach->host_ports[0] : a->guest_ports[0];
+    a->st.dispatch_port = forward ? reach->host_ports[1] : a->guest_ports[1];
+    struct sockaddr_in t[2];
+    if (uv_ip4_addr(a->st.ports_host, a->st.containerd_port, &t[0]) != 0 ||
+        uv_ip4_addr(a->st.ports_host, a->st.dispatch_port, &t[1]) != 0) {
+        log_warn("cannot probe the guest's ports at %s", a->st.ports_host);
         return;
     }
-    struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", a->info.host_ports[a->probe_port], &sa);
-    uv_tcp_init(&a->loop, &a->probe);
-    a->probe.data = a;
-    a->probe_req.data = a;
-    a->probe_active = true;
-    a->probe_got_data = false;
-    int r = uv_tcp_connect(&a->probe_req, &a->probe, (const struct sockaddr *)&sa, probe_connected);
-    if (r < 0)
-        probe_finish(a, false);
+    probe_start(&a->probe, t, 2, reach->accept_hold_ms, on_ports_ready, a);
 }
 
 /* ---- console and VM events ---------------------------------------------------------- */
@@ -368,8 +315,7 @@ static void on_console_line(void *ctx, const char *line)
     case CON_IP:
         snprintf(a->st.ip, sizeof(a->st.ip), "%s", m.ip);
         log_info("guest address %s; waiting for its ports", m.ip);
-        a->probe_port = 0;
-        probe_next(a);
+        start_probe(a);
         break;
     case CON_STAGE:
         snprintf(a->last_stage, sizeof(a->last_stage), "%s", m.stage);
@@ -383,7 +329,12 @@ static void on_console_line(void *ctx, const char *line)
         break;
     case CON_EXIT:
         a->daemon_exit = m.status;
-        log_warn("guest daemon exited with status %d", m.status);
+        /* A clean exit during the stop the agent asked for is the stop working. */
+        if (a->stopping && m.status == 0)
+            log_info("guest daemon exited with status 0");
+        else
+            log_warn("guest daemon exited with status %d%s", m.status,
+                     a->stopping ? " during the stop" : "");
         break;
     case CON_NONE:
         log_debug("console: %s", line);
@@ -408,12 +359,28 @@ static void on_restart(uv_timer_t *t)
     }
 }
 
-static void on_vm_exit(void *ctx, int code, const char *reason)
+static const char *exit_kind_name(enum vm_exit_kind k)
+{
+    switch (k) {
+    case VM_EXIT_POWEROFF:
+        return "powered off";
+    case VM_EXIT_FORCED:
+        return "ended by the host";
+    case VM_EXIT_CRASH:
+        return "guest crashed";
+    case VM_EXIT_UNEXPECTED:
+        break;
+    }
+    return "unexpected exit";
+}
+
+static void on_vm_exit(void *ctx, enum vm_exit_kind kind, int code, const char *reason)
 {
     struct agent *a = ctx;
     a->vm_running = false;
     uv_timer_stop(&a->ready_timer);
-    uv_timer_stop(&a->probe_timer);
+    probe_stop(&a->probe);
+    log_debug("VM exit: %s", exit_kind_name(kind));
     if (a->vm) {
         vm_close(a->vm);
         a->vm = NULL;
@@ -467,6 +434,28 @@ static void on_vm_exit(void *ctx, int code, const char *reason)
     uv_timer_start(&a->restart_timer, on_restart, delay, 0);
 }
 
+/* Writes the contract's stop request (markers.h) on the guest's console; false when it
+ * could not be written (the backend then falls back at once). */
+static bool request_stop(struct agent *a)
+{
+    char line[128];
+    struct evm_err err = {0};
+    if (getenv(DECOY_STOP_ENV)) {
+        char other[BOOT_ID_HEX_LEN + 1];
+        if (boot_id_generate(other, &err) == 0 &&
+            conparse_format_stop(line, sizeof(line), other, &err) == 0 &&
+            vm_console_write(a->vm, line, strlen(line), &err) == 0)
+            log_info("test: sent a stop request for another boot id (%s)", other);
+    }
+    if (conparse_format_stop(line, sizeof(line), a->st.boot_id, &err) < 0 ||
+        vm_console_write(a->vm, line, strlen(line), &err) < 0) {
+        log_warn("cannot write the stop request on the console: %s", err.msg);
+        return false;
+    }
+    log_info("asked the guest to stop (console stop request, boot id %s)", a->st.boot_id);
+    return true;
+}
+
 static void begin_stop(struct agent *a, const char *why)
 {
     if (a->stopping)
@@ -476,7 +465,7 @@ static void begin_stop(struct agent *a, const char *why)
     uv_timer_stop(&a->restart_timer);
     if (a->vm_running && a->vm) {
         set_state(a, "stopping");
-        vm_stop(a->vm, a->o->stop_grace_ms);
+        vm_stop(a->vm, a->o->stop_grace_ms, request_stop(a));
     } else {
         set_state(a, "stopped");
         a->result = a->failure.code ? -a->failure.code : 0;
@@ -498,13 +487,11 @@ static void close_all(struct agent *a)
         return;
     a->done = true;
     uv_handle_t *hs[] = {(uv_handle_t *)&a->sigint, (uv_handle_t *)&a->sigterm,
-                         (uv_handle_t *)&a->ready_timer, (uv_handle_t *)&a->probe_timer,
-                         (uv_handle_t *)&a->restart_timer};
+                         (uv_handle_t *)&a->ready_timer, (uv_handle_t *)&a->restart_timer};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
-    if (a->probe_active && !uv_is_closing((uv_handle_t *)&a->probe))
-        uv_close((uv_handle_t *)&a->probe, NULL);
+    probe_close(&a->probe);
 }
 
 int run_agent(const struct run_opts *o, struct evm_err *err)
@@ -526,10 +513,9 @@ int run_agent(const struct run_opts *o, struct evm_err *err)
     uv_signal_init(&a->loop, &a->sigint);
     uv_signal_init(&a->loop, &a->sigterm);
     uv_timer_init(&a->loop, &a->ready_timer);
-    uv_timer_init(&a->loop, &a->probe_timer);
     uv_timer_init(&a->loop, &a->restart_timer);
-    a->sigint.data = a->sigterm.data = a->ready_timer.data = a->probe_timer.data =
-        a->restart_timer.data = a;
+    probe_init(&a->probe, &a->loop, PROBE_RETRY_MS);
+    a->sigint.data = a->sigterm.data = a->ready_timer.data = a->restart_timer.data = a;
     uv_signal_start(&a->sigint, on_signal, SIGINT);
     uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 

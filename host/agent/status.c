@@ -27,6 +27,7 @@ int status_write(const char *path, const struct vm_status *s, struct evm_err *er
              cJSON_AddStringToObject(o, "last_fatal", s->last_fatal) &&
              cJSON_AddNumberToObject(o, "restarts", s->restarts) &&
              cJSON_AddStringToObject(o, "ip", s->ip) &&
+             cJSON_AddStringToObject(o, "ports_host", s->ports_host) &&
              cJSON_AddNumberToObject(o, "containerd_port", s->containerd_port) &&
              cJSON_AddNumberToObject(o, "dispatch_port", s->dispatch_port) &&
              cJSON_AddNumberToObject(o, "ready_ms", (double)s->ready_ms);
@@ -80,6 +81,7 @@ int status_read(const char *path, struct vm_status *s, struct evm_err *err)
     copy_str(o, "last_fatal", s->last_fatal, sizeof(s->last_fatal));
     copy_str(o, "ip", s->ip, sizeof(s->ip));
     s->restarts = (unsigned)num(o, "restarts");
+    copy_str(o, "ports_host", s->ports_host, sizeof(s->ports_host));
     s->containerd_port = (uint16_t)num(o, "containerd_port");
     s->dispatch_port = (uint16_t)num(o, "dispatch_port");
     s->ready_ms = (long long)num(o, "ready_ms");

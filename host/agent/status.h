@@ -17,7 +17,10 @@ struct vm_status {
     char last_fatal[512]; /* the guest's last EPHEMERD_FATAL, "stage: reason" */
     unsigned restarts;
     char ip[16];
-    uint16_t containerd_port; /* host loopback ports the guest's ports are forwarded to */
+    /* Where the host reaches the guest's containerd and dispatch ports: 127.0.0.1 and the
+     * forwarded ports (QEMU), or the guest's address and its own ports (Hyper-V). */
+    char ports_host[16];
+    uint16_t containerd_port;
     uint16_t dispatch_port;
     long long ready_ms; /* boot to ready, -1 when not ready */
 };

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "config/hostcfg.h"
 #include "log.h"
+#include "vm/vm.h"
 
 #define MAX_EXTRAS 16
 
@@ -23,7 +24,8 @@ static void usage(FILE *f)
           "leaves them off.\n"
           "\n"
           "  --data-dir DIR     the agent's data directory (holds config.toml)\n"
-          "  --root-disk DEV    the guest's root disk (default /dev/sda, as on Hyper-V)\n"
+          "  --root-disk DEV    the guest's root disk (default: as this build's VM backend\n"
+          "                     gives it, /dev/vda for QEMU, /dev/sda for Hyper-V)\n"
           "  --boot-id HEX      include ephemerd.boot_id (32 lowercase hex digits)\n"
           "  --extra TOKEN      append a platform kernel parameter (repeatable)\n"
           "  -h, --help         this help\n",
@@ -37,7 +39,7 @@ int cmd_cmdline(int argc, char **argv)
         {"boot-id", required_argument, NULL, 'i'},  {"extra", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    const char *data_dir = NULL, *root_disk = "/dev/sda", *boot_id = NULL;
+    const char *data_dir = NULL, *root_disk = NULL, *boot_id = NULL;
     const char *extras[MAX_EXTRAS];
     size_t nextras = 0;
     int c;
@@ -87,7 +89,8 @@ int cmd_cmdline(int argc, char **argv)
     struct boot_params p;
     char line[CMDLINE_MAX];
     if (r == 0)
-        r = bootparams_from_config(&cfg, root_disk, boot_id, &p, &err);
+        r = bootparams_from_config(&cfg, root_disk ? root_disk : vm_backend()->root_disk, boot_id,
+                                   &p, &err);
     if (r == 0)
         r = cmdline_build(&p, extras, nextras, line, sizeof(line), &err);
     hostcfg_free(&cfg);

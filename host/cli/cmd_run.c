@@ -1,4 +1,4 @@
-/* cmd_run.c — `ephemerd-vmhost run` and `ephemerd-vmhost status`. */
+/* cmd_run.c — `ephemerd-vmhost run`: options to struct run_opts, then the agent. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 #include "cli/commands.h"
 #include "log.h"
 #include "agent/agent.h"
-#include "agent/status.h"
 #include "vm/vm.h"
 
 static void run_usage(FILE *f)
@@ -16,9 +15,10 @@ static void run_usage(FILE *f)
             "Usage: ephemerd-vmhost run --data-dir DIR [--backend %s] [--once] [options]\n"
             "\n"
             "Builds the boot initrd from DIR/config.toml, boots the Linux VM, waits for the\n"
-            "guest's address and both forwarded ports, logs 'vm ready', then supervises the VM\n"
+            "guest's address and both of its ports, logs 'vm ready', then supervises the VM\n"
             "(restart with capped backoff on an unexpected stop) until SIGINT/SIGTERM, and stops\n"
-            "it in order. Console output goes to DIR/vm/linux/console.log; health to\n"
+            "it in order (the console stop request, then the backend's fallback). Console\n"
+            "output goes to DIR/vm/linux/console.log; health to\n"
             "DIR/status.json (see 'ephemerd-vmhost status').\n"
             "\n"
             "  --data-dir DIR       the agent's data directory (holds config.toml)\n"
@@ -36,7 +36,7 @@ static void run_usage(FILE *f)
             "  --max-restarts N     give up after N failed boots in a row (default: never)\n"
             "  -v, --verbose        debug logging (every console line)\n"
             "  -h, --help           this help\n",
-            vm_backend_name(), vm_backend_name());
+            vm_backend()->name, vm_backend()->name);
 }
 
 static int parse_uint(const char *flag, const char *s, unsigned max, unsigned *out)
@@ -51,7 +51,9 @@ static int parse_uint(const char *flag, const char *s, unsigned max, unsigned *o
     return 0;
 }
 
-int cmd_run(int argc, char **argv)
+/* Fills o from the command line. Returns -1 when it did so, else the exit code to return
+ * (help printed, or a usage error reported). */
+static int parse_run_args(int argc, char **argv, struct run_opts *o)
 {
     enum {
         OPT_BACKEND = 256,
@@ -84,63 +86,62 @@ int cmd_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct run_opts o;
-    run_opts_defaults(&o);
+    run_opts_defaults(o);
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            o.data_dir = optarg;
+            o->data_dir = optarg;
             break;
         case OPT_BACKEND:
-            if (strcmp(optarg, vm_backend_name()) != 0) {
+            if (strcmp(optarg, vm_backend()->name) != 0) {
                 fprintf(stderr, "ephemerd-vmhost: --backend %s: this build has only %s\n", optarg,
-                        vm_backend_name());
+                        vm_backend()->name);
                 return EXIT_USAGE;
             }
             break;
         case '1':
-            o.once = true;
+            o->once = true;
             break;
         case OPT_KERNEL:
-            o.kernel = optarg;
+            o->kernel = optarg;
             break;
         case OPT_BASE:
-            o.base_initrd = optarg;
+            o->base_initrd = optarg;
             break;
         case OPT_BINARY:
-            o.binary = optarg;
+            o->binary = optarg;
             break;
         case OPT_COMPRESS:
-            if (compress_parse(optarg, &o.compress) < 0) {
+            if (compress_parse(optarg, &o->compress) < 0) {
                 fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n",
                         optarg);
                 return EXIT_USAGE;
             }
             break;
         case OPT_READY:
-            if (parse_uint("--ready-timeout", optarg, 86400, &o.ready_timeout_s) < 0 ||
-                o.ready_timeout_s == 0)
+            if (parse_uint("--ready-timeout", optarg, 86400, &o->ready_timeout_s) < 0 ||
+                o->ready_timeout_s == 0)
                 return EXIT_USAGE;
             break;
         case OPT_GRACE:
-            if (parse_uint("--stop-grace", optarg, 3600000, &o.stop_grace_ms) < 0)
+            if (parse_uint("--stop-grace", optarg, 3600000, &o->stop_grace_ms) < 0)
                 return EXIT_USAGE;
             break;
         case OPT_DISKTO:
-            if (parse_uint("--disk-timeout", optarg, 3600, &o.disk_timeout) < 0 ||
-                o.disk_timeout == 0)
+            if (parse_uint("--disk-timeout", optarg, 3600, &o->disk_timeout) < 0 ||
+                o->disk_timeout == 0)
                 return EXIT_USAGE;
             break;
         case OPT_NODISK:
-            o.no_disk = true;
+            o->no_disk = true;
             break;
         case OPT_NOTCG:
-            o.allow_tcg = false;
+            o->allow_tcg = false;
             break;
         case OPT_MAXR:
-            if (parse_uint("--max-restarts", optarg, 1000000, &o.max_restarts) < 0)
+            if (parse_uint("--max-restarts", optarg, 1000000, &o->max_restarts) < 0)
                 return EXIT_USAGE;
             break;
         case 'v':
@@ -154,49 +155,23 @@ int cmd_run(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!o.data_dir || optind < argc) {
+    if (!o->data_dir || optind < argc) {
         run_usage(stderr);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_opts o;
+    int rc = parse_run_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
     struct evm_err err = {0};
     if (run_agent(&o, &err) < 0) {
         log_error("%s", err.msg);
         return EXIT_FAIL;
     }
     return EXIT_OK;
-}
-
-int cmd_status(int argc, char **argv)
-{
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        puts("Usage: ephemerd-vmhost status --data-dir DIR\n\n"
-             "Prints the agent's health (DIR/status.json). Exit 0 when the VM is ready, 1 when\n"
-             "it is not (the reason is printed), 2 on a usage error.");
-        return EXIT_OK;
-    }
-    if (argc != 3 || strcmp(argv[1], "--data-dir") != 0) {
-        fputs("Usage: ephemerd-vmhost status --data-dir DIR\n", stderr);
-        return EXIT_USAGE;
-    }
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/status.json", argv[2]);
-    struct vm_status s;
-    struct evm_err err = {0};
-    if (status_read(path, &s, &err) < 0) {
-        log_error("%s", err.msg);
-        return EXIT_FAIL;
-    }
-    printf("state:      %s\nboot id:    %s\nrestarts:   %u\n", s.state, s.boot_id, s.restarts);
-    if (s.ip[0])
-        printf("guest ip:   %s\n", s.ip);
-    if (s.containerd_port)
-        printf("containerd: 127.0.0.1:%u\ndispatch:   127.0.0.1:%u\n", s.containerd_port,
-               s.dispatch_port);
-    if (s.ready_ms >= 0 && strcmp(s.state, "ready") == 0)
-        printf("ready in:   %lld ms\n", s.ready_ms);
-    if (s.last_error[0])
-        printf("last error: %s\n", s.last_error);
-    if (s.last_fatal[0])
-        printf("last fatal: %s\n", s.last_fatal);
-    return strcmp(s.state, "ready") == 0 ? EXIT_OK : EXIT_FAIL;
 }

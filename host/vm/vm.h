@@ -1,46 +1,99 @@
 /* vm.h — the VM backend interface (design §5): one interface, one implementation per
- * platform (QEMU on Linux: vm_qemu_posix.c; HCS on Windows). Everything is driven by the
- * caller's libuv loop; callbacks run on it. */
+ * platform (QEMU on Linux: vm_qemu_posix.c with vmdisk_posix.c; HCS on Windows:
+ * vm_hcs_win.c). The agent (host/agent/) is written against this header only: what differs
+ * between backends — the device the guest sees its root disk as, the disk's format, how the
+ * host reaches a guest port, how a VM is stopped when the guest does not stop itself — is
+ * said here by the backend, never assumed by the agent.
+ *
+ * Everything is driven by the caller's libuv loop; callbacks run on it. */
 #ifndef EVM_VM_H
 #define EVM_VM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uv.h>
 
 #include "err.h"
 
+#define VM_MAX_PORTS 4
+
+/* What a backend is, known before any VM exists. */
+struct vm_backend {
+    const char *name;      /* "qemu", "hcs" */
+    const char *root_disk; /* the device the guest sees the root disk as: "/dev/vda"
+                            * (virtio-blk) or "/dev/sda" (Hyper-V SCSI) */
+    const char *disk_file; /* the root disk's file name in the VM directory: "root.img"
+                            * (raw) or "root.vhdx" */
+    unsigned min_memory_mb;
+};
+
+/* This build's backend. */
+const struct vm_backend *vm_backend(void);
+
+/* Creates the root disk at path if missing, or grows it to size_bytes (never shrinks it),
+ * in the backend's format (QEMU: a sparse raw file; HCS: a dynamic VHDX). The VM must be
+ * off. *grown tells whether anything was created or grown. */
+int vm_disk_ensure(const char *path, uint64_t size_bytes, bool *grown, struct evm_err *err);
+
 struct vm_spec {
+    const char *name;        /* the VM's name, unique per data dir (HCS: the compute
+                              * system id; QEMU: the process title) */
     const char *kernel;      /* kernel image (QEMU: vmlinux ELF or bzImage) */
     const char *initrd;      /* the boot initrd */
-    const char *cmdline;     /* kernel command line */
+    const char *cmdline;     /* kernel command line, built for this backend's root_disk */
     unsigned cpus;           /* >= 1 */
-    unsigned memory_mb;      /* >= 128 */
-    const char *disk;        /* root disk image (raw, created sparse by the caller), NULL: none */
+    unsigned memory_mb;      /* >= the backend's min_memory_mb */
+    const char *disk;        /* root disk (vm_disk_ensure made it), NULL: none */
     const char *state_dir;   /* per-VM runtime files: sockets, pid file (created if missing) */
     const char *console_log; /* every console byte is appended here (0600) */
-    /* Guest TCP ports forwarded to 127.0.0.1:<host_ports[i]>; host port 0: the backend picks a
-     * free one and stores it back in vm_info. nforwards <= 4. */
-    uint16_t guest_ports[4];
-    uint16_t host_ports[4];
-    unsigned nforwards;
-    bool allow_tcg; /* when hardware virtualisation is unusable, emulate (slow) */
+    /* The guest TCP ports the host must reach (containerd, dispatch, …). How it reaches them
+     * is the backend's answer in vm_info.reach. */
+    uint16_t guest_ports[VM_MAX_PORTS];
+    unsigned nports;
+    bool allow_tcg; /* QEMU: when hardware virtualisation is unusable, emulate (slow) */
+};
+
+/* How the host reaches guest port spec.guest_ports[i]. */
+enum vm_reach_kind {
+    /* A forward on the host's loopback: connect to 127.0.0.1:host_ports[i] (QEMU user
+     * networking). */
+    VM_REACH_LOOPBACK_FORWARD,
+    /* The guest's own address (the EPHEMERD_IP it prints), at the guest port itself (a
+     * Hyper-V switch). */
+    VM_REACH_GUEST_ADDRESS,
+};
+
+struct vm_reach {
+    enum vm_reach_kind kind;
+    uint16_t host_ports[VM_MAX_PORTS]; /* VM_REACH_LOOPBACK_FORWARD only */
+    /* A connection that is accepted proves a listener only once it has stayed open this long
+     * (or delivered data): QEMU's forward accepts on the host at once and closes when the
+     * guest refuses. 0: an accepted connection is the proof. */
+    unsigned accept_hold_ms;
 };
 
 struct vm_info {
-    uint16_t host_ports[4]; /* the forwards as set up */
-    bool accelerated;       /* KVM (or Hyper-V) rather than emulation */
-    long pid;               /* QEMU's pid; 0 for HCS */
+    struct vm_reach reach;
+    bool accelerated; /* KVM (or Hyper-V) rather than emulation */
+    long pid;         /* QEMU's pid; 0 for HCS */
+};
+
+/* How a VM ended, as far as the backend can tell. */
+enum vm_exit_kind {
+    VM_EXIT_POWEROFF,   /* the guest powered off (asked or not) */
+    VM_EXIT_FORCED,     /* the host ended it: quit, terminate or kill */
+    VM_EXIT_UNEXPECTED, /* anything else: a reset, a crash of the VM process, a lost service */
+    VM_EXIT_CRASH,      /* the guest crashed (kernel panic reported by the platform) */
 };
 
 struct vm_events {
     /* One console line, without the trailing newline (CR stripped), as it arrives. */
     void (*on_console_line)(void *ctx, const char *line);
-    /* The VM has stopped (guest powered off, crashed, or was killed). exit_code: the backend's
-     * process status (QEMU exit code, or 128+signal); reason: a readable sentence. After this
-     * callback vm_close may be called. */
-    void (*on_exit)(void *ctx, int exit_code, const char *reason);
+    /* The VM has stopped. exit_code: the backend's status (QEMU's exit code, or 128+signal);
+     * reason: a readable sentence. After this callback vm_close may be called. */
+    void (*on_exit)(void *ctx, enum vm_exit_kind kind, int exit_code, const char *reason);
     void *ctx;
 };
 
@@ -51,19 +104,23 @@ struct vm;
 int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev,
              struct vm **out, struct vm_info *info, struct evm_err *err);
 
-/* Orderly stop: ask the guest's init to shut down (ctrl-alt-del, which the init turns into a
- * clean power-off), wait up to grace_ms for the VM to stop, then quit the VM (QMP "quit"),
- * then kill the process. on_exit fires once the VM is gone. Safe to call more than once. */
-void vm_stop(struct vm *vm, unsigned grace_ms);
+/* Writes bytes to the guest's serial console input (the orderly stop request of the
+ * contract, common/markers.h). Queued on the loop; -EPIPE once the console is closed. */
+int vm_console_write(struct vm *vm, const char *data, size_t len, struct evm_err *err);
 
-/* Kill at once (no guest shutdown); on_exit still fires. */
+/* The backend's part of the orderly stop. The caller has already written the contract's stop
+ * request on the console (requested = true) or could not (false). The backend waits for the
+ * guest to power off, uses its own platform request as a fallback (QEMU: ctrl-alt-delete,
+ * at once when !requested, else after half the grace; HCS: a shutdown request), and ends
+ * the VM when grace_ms have passed (QEMU: quit, then kill; HCS: terminate). on_exit fires
+ * once the VM is gone. Safe to call more than once. */
+void vm_stop(struct vm *vm, unsigned grace_ms, bool requested);
+
+/* Ends the VM at once (no guest shutdown); on_exit still fires. */
 void vm_kill(struct vm *vm);
 
 /* Releases the handle after on_exit; closes every libuv handle it owns (the loop must run
  * for the close callbacks to finish). */
 void vm_close(struct vm *vm);
-
-/* Which backend this build has ("qemu" on Linux). */
-const char *vm_backend_name(void);
 
 #endif

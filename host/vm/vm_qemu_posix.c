@@ -1,11 +1,16 @@
 /* vm_qemu_posix.c — the QEMU backend of vm.h (Linux): spawns qemu-system-x86_64 with libuv,
- * reads the serial console from QEMU's stdout (appended to console.log, split into lines),
- * keeps QEMU's stderr for the exit reason, talks QMP over <state_dir>/qmp.sock for the
- * orderly stop, and reports QEMU's exit as a readable sentence.
+ * reads the serial console from QEMU's stdout (appended to console.log, split into lines)
+ * and writes to it through QEMU's stdin (the contract's stop request), keeps QEMU's stderr
+ * for the exit reason, talks QMP over <state_dir>/qmp.sock for the fallback stop
+ * (ctrl-alt-delete, then quit), and reports QEMU's exit as a readable sentence. The root
+ * disk is a raw file (vm_qemu_disk_posix.c); the argv is built by qemu_argv.c.
  *
  * Choices:
- * - Console on QEMU's stdout (-chardev stdio): no socket to connect after QEMU creates it,
- *   so no race and no byte is lost before a connection.
+ * - Console on QEMU's stdin/stdout (-chardev stdio): no socket to connect after QEMU creates
+ *   it, so no race and no byte is lost before a connection; the stdin pipe makes it duplex.
+ * - Ports: QEMU user networking forwards 127.0.0.1:<free port> to each guest port. Such a
+ *   forward accepts on the host before the guest does, so the reachability this backend
+ *   reports asks the prober to hold a connection open before trusting it.
  * - Root disk cache=writeback (QEMU's default): the guest's flushes reach the host disk, so
  *   the persistent ext4 disk survives a host crash through its journal; cache=unsafe would
  *   only speed up mkfs/populate, at the risk of a corrupt disk after a host crash.
@@ -30,8 +35,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fileutil.h"
 #include "linebuf.h"
 #include "log.h"
+#include "vm/qemu_argv.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
 
@@ -40,7 +47,8 @@
 #define STDERR_MAX_LINE 1024
 #define QMP_CONNECT_MS 10000
 #define QUIT_TO_KILL_MS 2000
-#define DRAIN_MS 2000 /* after QEMU exited, wait this long at most for its pipes' EOF */
+#define DRAIN_MS 2000       /* after QEMU exited, wait this long at most for its pipes' EOF */
+#define FORWARD_HOLD_MS 300 /* a forward that stays open this long reached a listener */
 
 enum stop_phase { PH_RUNNING, PH_GUEST, PH_QUIT, PH_KILL };
 
@@ -48,8 +56,8 @@ struct vm {
     uv_loop_t *loop;
     struct vm_events ev;
     uv_process_t proc;
-    uv_pipe_t out_pipe, err_pipe;
-    uv_timer_t stop_timer, drain_timer;
+    uv_pipe_t in_pipe, out_pipe, err_pipe;
+    uv_timer_t stop_timer, cad_timer, drain_timer;
     struct qmp_client *qmp;
     struct linebuf con_lines, err_lines;
     int console_fd;
@@ -57,50 +65,27 @@ struct vm {
     char err_last[STDERR_MAX_LINE + 1]; /* QEMU's last non-empty stderr line */
     char shutdown_reason[64];           /* from QMP's SHUTDOWN event */
     enum stop_phase phase;
-    bool spawned, exited, out_eof, err_eof, drain_expired, reported, closing;
+    bool stop_requested;   /* the caller wrote the contract's stop request */
+    unsigned cad_after_ms; /* ctrl-alt-delete fallback this long after it */
+    bool spawned, exited, out_eof, err_eof, drain_expired, reported, closing, in_closed;
     int64_t exit_status;
     int term_signal;
     int handles; /* initialised handles whose close callback has not run */
     char readbuf[65536];
 };
 
-const char *vm_backend_name(void)
+const struct vm_backend *vm_backend(void)
 {
-    return "qemu";
+    static const struct vm_backend qemu = {
+        .name = "qemu",
+        .root_disk = "/dev/vda", /* virtio-blk */
+        .disk_file = "root.img",
+        .min_memory_mb = 128,
+    };
+    return &qemu;
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
-
-static char *xasprintf(const char *fmt, ...) EVM_PRINTF(1, 2);
-static char *xasprintf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
-
-/* QEMU option values: a ',' in a value is written ",,". */
-static char *opt_escape(const char *s)
-{
-    size_t n = 0;
-    for (const char *p = s; *p; p++)
-        n += *p == ',' ? 2 : 1;
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
-    char *o = out;
-    for (const char *p = s; *p; p++) {
-        *o++ = *p;
-        if (*p == ',')
-            *o++ = ',';
-    }
-    *o = '\0';
-    return out;
-}
 
 /* First executable `name` on PATH, malloc'd; NULL when absent. */
 static char *find_on_path(const char *name)
@@ -113,7 +98,7 @@ static char *find_on_path(const char *name)
         const char *end = strchr(p, ':');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (len > 0) {
-            char *cand = xasprintf("%.*s/%s", (int)len, p, name);
+            char *cand = qemu_asprintf("%.*s/%s", (int)len, p, name);
             if (!cand)
                 return NULL;
             struct stat st;
@@ -155,48 +140,17 @@ static bool cpu_has_hw_virt(void)
     return found;
 }
 
-/* 0: KVM usable; else a negative errno and why[] says why not. */
-static int kvm_usable(char *why, size_t whylen)
+/* 0: KVM usable; else a negative errno and err says why not. */
+static int kvm_usable(struct evm_err *err)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(why, whylen, "/dev/kvm: %s", strerror(e));
-        return -e;
-    }
+    if (fd < 0)
+        return evm_errf(err, errno, "/dev/kvm: %s", strerror(errno));
     close(fd);
-    if (!cpu_has_hw_virt()) {
-        snprintf(why, whylen,
-                 "/dev/kvm opens but the CPU shows no vmx/svm (nested KVM without hardware "
-                 "virtualisation cannot run a stock kernel)");
-        return -ENODEV;
-    }
-    return 0;
-}
-
-static int mkdir_p(const char *path, struct evm_err *err)
-{
-    char *tmp = strdup(path);
-    if (!tmp)
-        return evm_errf(err, ENOMEM, "out of memory");
-    for (char *p = tmp + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-                int e = errno;
-                free(tmp);
-                return evm_errf(err, e, "creating %s: %s", path, strerror(e));
-            }
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(tmp);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return evm_errf(err, ENOTDIR, "%s: not a directory", path);
+    if (!cpu_has_hw_virt())
+        return evm_errf(err, ENODEV,
+                        "/dev/kvm opens but the CPU shows no vmx/svm (nested KVM without "
+                        "hardware virtualisation cannot run a stock kernel)");
     return 0;
 }
 
@@ -218,47 +172,6 @@ static int pick_port(uint16_t *port, struct evm_err *err)
     }
     *port = ntohs(sa.sin_port);
     return fd;
-}
-
-/* ---- argv -------------------------------------------------------------------------- */
-
-struct argv {
-    char **v;
-    size_t n, cap;
-    bool oom;
-};
-
-static void arg_own(struct argv *a, char *s)
-{
-    if (!s) {
-        a->oom = true;
-        return;
-    }
-    if (a->n + 2 > a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        char **v = realloc(a->v, cap * sizeof(*v));
-        if (!v) {
-            free(s);
-            a->oom = true;
-            return;
-        }
-        a->v = v;
-        a->cap = cap;
-    }
-    a->v[a->n++] = s;
-    a->v[a->n] = NULL;
-}
-
-static void arg(struct argv *a, const char *s)
-{
-    arg_own(a, strdup(s));
-}
-
-static void argv_free(struct argv *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->v[i]);
-    free(a->v);
 }
 
 /* ---- lifetime ---------------------------------------------------------------------- */
@@ -290,9 +203,11 @@ static void close_handle(struct vm *vm, uv_handle_t *h)
 
 static void close_all(struct vm *vm)
 {
+    close_handle(vm, (uv_handle_t *)&vm->in_pipe);
     close_handle(vm, (uv_handle_t *)&vm->out_pipe);
     close_handle(vm, (uv_handle_t *)&vm->err_pipe);
     close_handle(vm, (uv_handle_t *)&vm->stop_timer);
+    close_handle(vm, (uv_handle_t *)&vm->cad_timer);
     close_handle(vm, (uv_handle_t *)&vm->drain_timer);
     /* The process handle is closed only once QEMU has been reaped (else a zombie stays). */
     if (vm->spawned && vm->exited)
@@ -320,6 +235,22 @@ static const char *shutdown_words(const char *reason)
     return reason;
 }
 
+static enum vm_exit_kind exit_kind(const struct vm *vm)
+{
+    if (vm->phase >= PH_QUIT)
+        return VM_EXIT_FORCED;
+    if (vm->term_signal || vm->exit_status != 0)
+        return VM_EXIT_UNEXPECTED;
+    const char *r = vm->shutdown_reason;
+    if (!*r || strcmp(r, "guest-shutdown") == 0)
+        return VM_EXIT_POWEROFF;
+    if (strcmp(r, "guest-panic") == 0)
+        return VM_EXIT_CRASH;
+    if (strncmp(r, "host-", 5) == 0)
+        return VM_EXIT_FORCED;
+    return VM_EXIT_UNEXPECTED; /* guest-reset and anything new */
+}
+
 static void report_exit(struct vm *vm)
 {
     if (vm->reported || !vm->exited)
@@ -328,6 +259,7 @@ static void report_exit(struct vm *vm)
         return; /* console, stderr and QMP (the SHUTDOWN reason) still have data to give */
     vm->reported = true;
     uv_timer_stop(&vm->stop_timer);
+    uv_timer_stop(&vm->cad_timer);
     uv_timer_stop(&vm->drain_timer);
     if (vm->qmp) {
         qmp_close(vm->qmp);
@@ -335,6 +267,7 @@ static void report_exit(struct vm *vm)
     }
     char reason[1400];
     int code;
+    enum vm_exit_kind kind = exit_kind(vm);
     if (vm->term_signal) {
         code = 128 + vm->term_signal;
         snprintf(reason, sizeof(reason), "qemu killed by signal %d (%s)%s%s", vm->term_signal,
@@ -350,7 +283,7 @@ static void report_exit(struct vm *vm)
     }
     log_debug("vm: %s", reason);
     if (!vm->closing && vm->ev.on_exit)
-        vm->ev.on_exit(vm->ev.ctx, code, reason);
+        vm->ev.on_exit(vm->ev.ctx, kind, code, reason);
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -370,6 +303,7 @@ static void on_proc_exit(uv_process_t *p, int64_t status, int sig)
     vm->exit_status = status;
     vm->term_signal = sig;
     uv_timer_stop(&vm->stop_timer);
+    uv_timer_stop(&vm->cad_timer);
     if (vm->closing) {
         close_handle(vm, (uv_handle_t *)&vm->proc);
         return;
@@ -498,6 +432,7 @@ static void kill_now(struct vm *vm)
         return;
     vm->phase = PH_KILL;
     uv_timer_stop(&vm->stop_timer);
+    uv_timer_stop(&vm->cad_timer);
     int r = uv_process_kill(&vm->proc, SIGKILL);
     if (r < 0 && r != UV_ESRCH)
         log_warn("vm: killing qemu (pid %d): %s", vm->proc.pid, uv_strerror(r));
@@ -523,6 +458,7 @@ static void stop_quit(struct vm *vm)
         return;
     vm->phase = PH_QUIT;
     uv_timer_stop(&vm->stop_timer);
+    uv_timer_stop(&vm->cad_timer);
     struct evm_err err = {0};
     if (!vm->qmp || !qmp_is_ready(vm->qmp) ||
         qmp_command(vm->qmp, "quit", NULL, quit_reply, vm, &err) != 0) {
@@ -546,16 +482,16 @@ static void sendkey_reply(void *ctx, int status, const struct qmp_msg *reply)
     struct vm *vm = ctx;
     if (status == 0 || vm->exited || vm->phase != PH_GUEST)
         return;
-    log_warn("vm: ctrl-alt-delete was not delivered (%s); quitting qemu",
+    log_warn("vm: ctrl-alt-delete was not delivered (%s)",
              reply ? reply->err_desc : "qmp connection lost");
-    stop_quit(vm);
+    if (!vm->stop_requested)
+        stop_quit(vm); /* nothing else asked the guest to stop: do not wait for it */
 }
 
-void vm_stop(struct vm *vm, unsigned grace_ms)
+/* The fallback request: ctrl-alt-delete, which a guest init that set RB_DISABLE_CAD gets as
+ * SIGINT. */
+static void send_ctrl_alt_delete(struct vm *vm)
 {
-    if (!vm || vm->exited || vm->closing || vm->phase != PH_RUNNING)
-        return;
-    vm->phase = PH_GUEST;
     cJSON *args = cJSON_Parse("{\"keys\":[{\"type\":\"qcode\",\"data\":\"ctrl\"},"
                               "{\"type\":\"qcode\",\"data\":\"alt\"},"
                               "{\"type\":\"qcode\",\"data\":\"delete\"}]}");
@@ -564,13 +500,69 @@ void vm_stop(struct vm *vm, unsigned grace_ms)
     if (args && vm->qmp && qmp_is_ready(vm->qmp))
         r = qmp_command(vm->qmp, "send-key", args, sendkey_reply, vm, &err);
     cJSON_Delete(args);
-    if (r != 0) {
-        log_warn("vm: cannot ask the guest to shut down (%s); quitting qemu",
-                 err.msg[0] ? err.msg : "qmp not connected");
+    if (r == 0)
+        return;
+    log_warn("vm: cannot send ctrl-alt-delete (%s)", err.msg[0] ? err.msg : "qmp not connected");
+    if (!vm->stop_requested)
         stop_quit(vm);
+}
+
+static void on_cad_timer(uv_timer_t *t)
+{
+    struct vm *vm = t->data;
+    log_warn("vm: the guest has not stopped %u ms after the console stop request; sending "
+             "ctrl-alt-delete",
+             vm->cad_after_ms);
+    send_ctrl_alt_delete(vm);
+}
+
+void vm_stop(struct vm *vm, unsigned grace_ms, bool requested)
+{
+    if (!vm || vm->exited || vm->closing || vm->phase != PH_RUNNING)
+        return;
+    vm->phase = PH_GUEST;
+    vm->stop_requested = requested;
+    uv_timer_start(&vm->stop_timer, on_grace_timer, grace_ms, 0);
+    if (!requested) {
+        send_ctrl_alt_delete(vm);
         return;
     }
-    uv_timer_start(&vm->stop_timer, on_grace_timer, grace_ms, 0);
+    vm->cad_after_ms = grace_ms / 2;
+    uv_timer_start(&vm->cad_timer, on_cad_timer, vm->cad_after_ms, 0);
+}
+
+/* ---- console input ----------------------------------------------------------------- */
+
+struct console_write {
+    uv_write_t req;
+    char data[];
+};
+
+static void on_console_written(uv_write_t *req, int status)
+{
+    struct console_write *w = (struct console_write *)req;
+    struct vm *vm = req->data;
+    if (status < 0 && status != UV_ECANCELED && !vm->exited)
+        log_warn("vm: writing to the guest console: %s", uv_strerror(status));
+    free(w);
+}
+
+int vm_console_write(struct vm *vm, const char *data, size_t len, struct evm_err *err)
+{
+    if (!vm || vm->exited || vm->closing || vm->in_closed)
+        return evm_errf(err, EPIPE, "vm: the guest console is closed");
+    struct console_write *w = malloc(sizeof(*w) + len);
+    if (!w)
+        return evm_errf(err, ENOMEM, "vm: out of memory");
+    memcpy(w->data, data, len);
+    w->req.data = vm;
+    uv_buf_t buf = uv_buf_init(w->data, (unsigned)len);
+    int r = uv_write(&w->req, (uv_stream_t *)&vm->in_pipe, &buf, 1, on_console_written);
+    if (r < 0) {
+        free(w);
+        return evm_errf(err, -r, "vm: writing to the guest console: %s", uv_strerror(r));
+    }
+    return 0;
 }
 
 void vm_kill(struct vm *vm)
@@ -593,143 +585,109 @@ void vm_close(struct vm *vm)
 
 /* ---- start ------------------------------------------------------------------------- */
 
-static int build_argv(struct argv *a, const struct vm_spec *spec, bool kvm, const char *qemu,
-                      const char *setpriv, const char *qmp_path, const char *pid_path,
-                      const uint16_t *host_ports)
+/* What vm_start prepares before anything runs; released by launch_free. */
+struct launch {
+    bool kvm;
+    char *qemu, *setpriv, *qmp_path, *pid_path;
+    int port_fds[VM_MAX_PORTS]; /* held until the spawn so that several picks differ */
+    uint16_t ports[VM_MAX_PORTS];
+    struct qemu_argv argv;
+};
+
+static void launch_free(struct launch *l)
 {
-    if (setpriv) {
-        /* setpriv sets PR_SET_PDEATHSIG and execs sh, which execs QEMU: one pid all along.
-         * sh closes the race of an agent dying before the prctl: its $PPID (getppid() after
-         * the prctl) must still be this agent, else QEMU is never started. */
-        arg(a, setpriv);
-        arg(a, "--pdeathsig");
-        arg(a, "KILL");
-        arg(a, "--");
-        arg(a, "/bin/sh");
-        arg(a, "-c");
-        arg(a, "[ \"$PPID\" = \"$1\" ] || exit 97; shift; exec \"$@\"");
-        arg(a, "sh");
-        arg_own(a, xasprintf("%ld", (long)getpid()));
-    }
-    arg(a, qemu);
-    arg(a, "-M");
-    arg(a, "q35");
-    arg(a, "-accel");
-    arg(a, kvm ? "kvm" : "tcg");
-    arg(a, "-cpu");
-    arg(a, kvm ? "host" : "max");
-    arg(a, "-smp");
-    arg_own(a, xasprintf("%u", spec->cpus));
-    arg(a, "-m");
-    arg_own(a, xasprintf("%u", spec->memory_mb));
-    arg(a, "-nodefaults");
-    arg(a, "-no-user-config");
-    arg(a, "-nographic");
-    arg(a, "-vga");
-    arg(a, "none");
-    arg(a, "-display");
-    arg(a, "none");
-    arg(a, "-no-reboot");
-    arg(a, "-kernel");
-    arg(a, spec->kernel);
-    arg(a, "-initrd");
-    arg(a, spec->initrd);
-    arg(a, "-append");
-    arg(a, spec->cmdline);
-    if (spec->disk) {
-        char *f = opt_escape(spec->disk);
-        arg(a, "-drive");
-        arg_own(a, f ? xasprintf("file=%s,format=raw,if=virtio,cache=writeback,"
-                                 "discard=unmap,detect-zeroes=unmap",
-                                 f)
-                     : NULL);
-        free(f);
-    }
-    char *fw = strdup("user,id=n0");
-    for (unsigned i = 0; fw && i < spec->nforwards; i++) {
-        char *next =
-            xasprintf("%s,hostfwd=tcp:127.0.0.1:%u-:%u", fw, host_ports[i], spec->guest_ports[i]);
-        free(fw);
-        fw = next;
-    }
-    arg(a, "-netdev");
-    arg_own(a, fw);
-    arg(a, "-device");
-    arg(a, "virtio-net-pci,netdev=n0");
-    arg(a, "-chardev");
-    arg(a, "stdio,id=con,signal=off");
-    arg(a, "-serial");
-    arg(a, "chardev:con");
-    char *q = opt_escape(qmp_path);
-    arg(a, "-chardev");
-    arg_own(a, q ? xasprintf("socket,id=qmp,path=%s,server=on,wait=off", q) : NULL);
-    free(q);
-    arg(a, "-mon");
-    arg(a, "chardev=qmp,mode=control");
-    arg(a, "-pidfile");
-    arg(a, pid_path);
-    return a->oom ? -ENOMEM : 0;
+    for (unsigned i = 0; i < VM_MAX_PORTS; i++)
+        if (l->port_fds[i] >= 0)
+            close(l->port_fds[i]);
+    qemu_argv_free(&l->argv);
+    free(l->qemu);
+    free(l->setpriv);
+    free(l->qmp_path);
+    free(l->pid_path);
 }
 
-int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev,
-             struct vm **out, struct vm_info *info, struct evm_err *err)
+static void release_ports(struct launch *l)
 {
-    *out = NULL;
-    memset(info, 0, sizeof(*info));
+    for (unsigned i = 0; i < VM_MAX_PORTS; i++) {
+        if (l->port_fds[i] >= 0)
+            close(l->port_fds[i]);
+        l->port_fds[i] = -1;
+    }
+}
+
+static int check_spec(const struct vm_spec *spec, struct evm_err *err)
+{
     if (!spec->kernel || !spec->initrd || !spec->cmdline || !spec->state_dir || !spec->console_log)
         return evm_errf(err, EINVAL,
-                        "vm: kernel, initrd, cmdline, state_dir and console_log "
-                        "are required");
-    if (spec->cpus < 1 || spec->memory_mb < 128 || spec->nforwards > 4)
+                        "vm: kernel, initrd, cmdline, state_dir and console_log are required");
+    if (spec->cpus < 1 || spec->memory_mb < vm_backend()->min_memory_mb ||
+        spec->nports > VM_MAX_PORTS)
         return evm_errf(err, EINVAL,
-                        "vm: cpus %u (>= 1), memory %u MiB (>= 128), %u forwards "
-                        "(<= 4): out of range",
-                        spec->cpus, spec->memory_mb, spec->nforwards);
+                        "vm: cpus %u (>= 1), memory %u MiB (>= %u), %u ports (<= %d): out of range",
+                        spec->cpus, spec->memory_mb, vm_backend()->min_memory_mb, spec->nports,
+                        VM_MAX_PORTS);
+    return 0;
+}
 
-    char why[256];
-    bool kvm = kvm_usable(why, sizeof(why)) == 0;
-    if (!kvm && !spec->allow_tcg)
-        return evm_errf(err, ENODEV, "vm: %s and TCG not allowed", why);
-    if (!kvm)
-        log_warn("vm: KVM unusable (%s); emulating with TCG (slow)", why);
-
-    char *qemu = find_on_path(QEMU_BIN);
-    if (!qemu)
+/* KVM when usable; else TCG if allowed. Finds qemu and setpriv on PATH. */
+static int find_tools(struct launch *l, const struct vm_spec *spec, struct evm_err *err)
+{
+    struct evm_err why = {0};
+    l->kvm = kvm_usable(&why) == 0;
+    if (!l->kvm && !spec->allow_tcg)
+        return evm_errf(err, ENODEV, "vm: %s and TCG not allowed", why.msg);
+    if (!l->kvm)
+        log_warn("vm: KVM unusable (%s); emulating with TCG (slow)", why.msg);
+    l->qemu = find_on_path(QEMU_BIN);
+    if (!l->qemu)
         return evm_errf(err, ENOENT, "vm: %s not found on PATH (install qemu-system-x86)",
                         QEMU_BIN);
-    char *setpriv = find_on_path("setpriv");
-    if (!setpriv)
+    l->setpriv = find_on_path("setpriv");
+    if (!l->setpriv)
         log_warn("vm: setpriv not found: qemu will not be killed if this agent dies");
+    return 0;
+}
 
+/* The state directory, the QMP socket (a stale one removed) and the pid file's path. */
+static int prepare_state_dir(struct launch *l, const struct vm_spec *spec, struct evm_err *err)
+{
+    int r = mkdir_p(spec->state_dir, err);
+    if (r < 0)
+        return r;
+    l->qmp_path = qemu_asprintf("%s/qmp.sock", spec->state_dir);
+    l->pid_path = qemu_asprintf("%s/qemu.pid", spec->state_dir);
+    if (!l->qmp_path || !l->pid_path)
+        return evm_errf(err, ENOMEM, "vm: out of memory");
+    if (strlen(l->qmp_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return evm_errf(err, ENAMETOOLONG, "vm: %s: longer than a unix socket path may be",
+                        l->qmp_path);
+    if (unlink(l->qmp_path) != 0 && errno != ENOENT)
+        return evm_errf(err, errno, "vm: removing stale %s: %s", l->qmp_path, strerror(errno));
+    return 0;
+}
+
+/* One free loopback port per guest port. The sockets are held until just before the spawn;
+ * another process may take a port in between, and QEMU then fails to start with "Could not
+ * set up host forwarding rule", which on_exit reports (the agent's restart picks new
+ * ports). */
+static int pick_ports(struct launch *l, const struct vm_spec *spec, struct evm_err *err)
+{
+    for (unsigned i = 0; i < spec->nports; i++) {
+        int fd = pick_port(&l->ports[i], err);
+        if (fd < 0)
+            return fd;
+        l->port_fds[i] = fd;
+    }
+    return 0;
+}
+
+static int vm_new(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev,
+                  struct vm **out, struct evm_err *err)
+{
     int r;
-    int port_fds[4] = {-1, -1, -1, -1};
-    uint16_t ports[4] = {0};
-    char *qmp_path = NULL, *pid_path = NULL;
-    struct argv a = {0};
-    struct vm *vm = NULL;
-
-    if ((r = mkdir_p(spec->state_dir, err)) != 0)
-        goto fail;
-    qmp_path = xasprintf("%s/qmp.sock", spec->state_dir);
-    pid_path = xasprintf("%s/qemu.pid", spec->state_dir);
-    if (!qmp_path || !pid_path) {
-        r = evm_errf(err, ENOMEM, "vm: out of memory");
-        goto fail;
-    }
-    if (strlen(qmp_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        r = evm_errf(err, ENAMETOOLONG, "vm: %s: longer than a unix socket path may be", qmp_path);
-        goto fail;
-    }
-    if (unlink(qmp_path) != 0 && errno != ENOENT) {
-        r = evm_errf(err, errno, "vm: removing stale %s: %s", qmp_path, strerror(errno));
-        goto fail;
-    }
-
-    vm = calloc(1, sizeof(*vm));
-    if (!vm) {
-        r = evm_errf(err, ENOMEM, "vm: out of memory");
-        goto fail;
-    }
+    struct vm *vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return evm_errf(err, ENOMEM, "vm: out of memory");
     vm->console_fd = -1;
     vm->loop = loop;
     vm->ev = *ev;
@@ -745,106 +703,116 @@ int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events
                      strerror(errno));
         goto fail;
     }
+    *out = vm;
+    return 0;
+fail:
+    linebuf_free(&vm->con_lines);
+    linebuf_free(&vm->err_lines);
+    free(vm);
+    return r;
+}
 
-    /* Host port 0: bind 127.0.0.1:0 to learn a free port, and close it just before the
-     * spawn. Another process may take it in between; QEMU then fails to start with
-     * "Could not set up host forwarding rule", which on_exit reports (the caller's restart
-     * picks new ports). */
-    for (unsigned i = 0; i < spec->nforwards; i++) {
-        ports[i] = spec->host_ports[i];
-        if (ports[i] == 0 && (port_fds[i] = pick_port(&ports[i], err)) < 0) {
-            r = port_fds[i];
-            port_fds[i] = -1;
-            goto fail;
-        }
-    }
-    if ((r = build_argv(&a, spec, kvm, qemu, setpriv, qmp_path, pid_path, ports)) != 0) {
-        r = evm_errf(err, ENOMEM, "vm: out of memory");
-        goto fail;
-    }
-
-    /* From here on the handles exist and are released through close callbacks. On Unix
-     * these initialisations cannot fail (libuv returns 0 unconditionally). */
-    uv_pipe_init(loop, &vm->out_pipe, 0);
-    uv_pipe_init(loop, &vm->err_pipe, 0);
-    uv_timer_init(loop, &vm->stop_timer);
-    uv_timer_init(loop, &vm->drain_timer);
-    vm->handles = 4;
-    vm->out_pipe.data = vm->err_pipe.data = vm->stop_timer.data = vm->drain_timer.data = vm;
+/* Spawns QEMU with the console on its stdin/stdout and its stderr kept for the exit reason.
+ * From here on the handles exist and are released through close callbacks (on failure too:
+ * the caller must not free vm). On Unix these initialisations cannot fail. */
+static int spawn_qemu(struct vm *vm, struct launch *l, const struct vm_spec *spec,
+                      struct evm_err *err)
+{
+    uv_pipe_init(vm->loop, &vm->in_pipe, 0);
+    uv_pipe_init(vm->loop, &vm->out_pipe, 0);
+    uv_pipe_init(vm->loop, &vm->err_pipe, 0);
+    uv_timer_init(vm->loop, &vm->stop_timer);
+    uv_timer_init(vm->loop, &vm->cad_timer);
+    uv_timer_init(vm->loop, &vm->drain_timer);
+    vm->handles = 6;
+    vm->in_pipe.data = vm->out_pipe.data = vm->err_pipe.data = vm;
+    vm->stop_timer.data = vm->cad_timer.data = vm->drain_timer.data = vm;
     vm->proc.data = vm;
 
     uv_stdio_container_t stdio[3];
-    stdio[0].flags = UV_IGNORE;
+    stdio[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
+    stdio[0].data.stream = (uv_stream_t *)&vm->in_pipe;
     stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
     stdio[1].data.stream = (uv_stream_t *)&vm->out_pipe;
     stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
     stdio[2].data.stream = (uv_stream_t *)&vm->err_pipe;
     uv_process_options_t opts = {0};
     opts.exit_cb = on_proc_exit;
-    opts.file = a.v[0];
-    opts.args = a.v;
+    opts.file = l->argv.v[0];
+    opts.args = l->argv.v;
     opts.flags = UV_PROCESS_DETACHED;
     opts.stdio_count = 3;
     opts.stdio = stdio;
 
-    for (unsigned i = 0; i < 4; i++) {
-        if (port_fds[i] >= 0) {
-            close(port_fds[i]);
-            port_fds[i] = -1;
-        }
-    }
-    r = uv_spawn(loop, &vm->proc, &opts);
+    release_ports(l);
+    int r = uv_spawn(vm->loop, &vm->proc, &opts);
     vm->handles++; /* uv_spawn initialises the handle even when it fails */
+    vm->spawned = true;
     if (r < 0) {
-        r = evm_errf(err, -r, "vm: starting %s: %s", a.v[0], uv_strerror(r));
         vm->exited = true; /* nothing to reap */
-        vm->spawned = true;
         vm->closing = true;
         close_all(vm);
-        vm = NULL; /* freed by the close callbacks */
-        goto fail;
+        return evm_errf(err, -r, "vm: starting %s: %s", l->argv.v[0], uv_strerror(r));
     }
-    vm->spawned = true;
-    log_info("vm: qemu started (pid %d, %s, %u cpus, %u MiB)", vm->proc.pid, kvm ? "KVM" : "TCG",
+    log_info("vm: qemu started (pid %d, %s, %u cpus, %u MiB)", vm->proc.pid, l->kvm ? "KVM" : "TCG",
              spec->cpus, spec->memory_mb);
     if ((r = uv_read_start((uv_stream_t *)&vm->out_pipe, on_alloc, on_out_read)) < 0 ||
         (r = uv_read_start((uv_stream_t *)&vm->err_pipe, on_alloc, on_err_read)) < 0) {
         /* cannot happen with fresh pipes; never leave QEMU running unread */
-        r = evm_errf(err, -r, "vm: reading qemu's output: %s", uv_strerror(r));
         vm_close(vm);
-        vm = NULL;
-        goto fail;
+        return evm_errf(err, -r, "vm: reading qemu's output: %s", uv_strerror(r));
+    }
+    return 0;
+}
+
+int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev,
+             struct vm **out, struct vm_info *info, struct evm_err *err)
+{
+    *out = NULL;
+    memset(info, 0, sizeof(*info));
+    struct launch l = {.port_fds = {-1, -1, -1, -1}};
+    struct vm *vm = NULL;
+    int r = check_spec(spec, err);
+    if (r == 0)
+        r = find_tools(&l, spec, err);
+    if (r == 0)
+        r = prepare_state_dir(&l, spec, err);
+    if (r == 0)
+        r = pick_ports(&l, spec, err);
+    if (r == 0) {
+        struct qemu_launch ql = {
+            .spec = spec,
+            .kvm = l.kvm,
+            .qemu = l.qemu,
+            .setpriv = l.setpriv,
+            .agent_pid = (long)getpid(),
+            .qmp_path = l.qmp_path,
+            .pid_path = l.pid_path,
+            .host_ports = l.ports,
+        };
+        r = qemu_argv_build(&l.argv, &ql, err);
+    }
+    if (r == 0)
+        r = vm_new(loop, spec, ev, &vm, err);
+    if (r == 0)
+        r = spawn_qemu(vm, &l, spec, err); /* on failure vm is released by its close callbacks */
+    if (r < 0) {
+        launch_free(&l);
+        return r;
     }
 
     struct qmp_events qev = {qmp_ready_cb, qmp_event_cb, qmp_closed_cb, vm};
     struct evm_err qerr = {0};
-    if (qmp_connect(loop, qmp_path, QMP_CONNECT_MS, &qev, &vm->qmp, &qerr) != 0)
-        log_warn("vm: %s; the orderly stop will use signals", qerr.msg); /* not fatal */
+    if (qmp_connect(loop, l.qmp_path, QMP_CONNECT_MS, &qev, &vm->qmp, &qerr) != 0)
+        log_warn("vm: %s; the fallback stop will use signals", qerr.msg); /* not fatal */
 
-    for (unsigned i = 0; i < spec->nforwards; i++)
-        info->host_ports[i] = ports[i];
-    info->accelerated = kvm;
+    info->reach.kind = VM_REACH_LOOPBACK_FORWARD;
+    info->reach.accept_hold_ms = FORWARD_HOLD_MS;
+    for (unsigned i = 0; i < spec->nports; i++)
+        info->reach.host_ports[i] = l.ports[i];
+    info->accelerated = l.kvm;
     info->pid = vm->proc.pid;
     *out = vm;
-    r = 0;
-    goto done;
-
-fail:
-    if (vm) {
-        linebuf_free(&vm->con_lines);
-        linebuf_free(&vm->err_lines);
-        if (vm->console_fd >= 0)
-            close(vm->console_fd);
-        free(vm);
-    }
-done:
-    for (unsigned i = 0; i < 4; i++)
-        if (port_fds[i] >= 0)
-            close(port_fds[i]);
-    argv_free(&a);
-    free(qmp_path);
-    free(pid_path);
-    free(qemu);
-    free(setpriv);
-    return r;
+    launch_free(&l);
+    return 0;
 }

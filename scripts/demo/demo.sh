@@ -22,7 +22,7 @@ echo "== ephemerd-vmhost run --data-dir $data --once"
 "$vmhost" run --data-dir "$data" --once
 echo
 echo "== what the guest reported (from $data/vm/linux/console.log)"
-grep -E '^(ephemerd-init: (host config staged|launching|root disk|tail verified)|EPHEMERD_IP|STANDIN (argv|config (path|mode|uid|gid|sha256)))' \
+grep -E '^(ephemerd-init: (host config staged|launching|root disk|tail verified|stop requested on the console)|EPHEMERD_IP|EPHEMERD_EXIT|STANDIN (argv|config (path|mode|uid|gid|sha256)|exiting))' \
   "$data/vm/linux/console.log"
 echo "host config sha256: $(sha256sum "$data/config.toml" | cut -d' ' -f1)"
 echo

@@ -8,6 +8,9 @@
 #   7 a FIFO config and an oversized config
 #   8 supervision: restart with backoff after a failed boot, give up after --max-restarts
 #   9 service mode: ready, `status`, the data-dir lock, orderly stop on SIGTERM
+#  10 a stop request for another boot id is ignored and logged; the right one stops the VM
+# Every VM the agent stops is stopped by the console stop request (design §4), never by the
+# backend's fallback (ctrl-alt-delete, quit): stopped_on_console checks it.
 # Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/test/e2e-assets.sh's outputs)
 # Every scenario is bounded; no QEMU is left behind (checked at the end).
 set -uo pipefail
@@ -32,6 +35,7 @@ check() { # check DESCRIPTION COMMAND...: one assertion inside a scenario
 }
 has() { grep -qF -- "$1" "$2"; }
 hasnt() { ! grep -qF -- "$1" "$2"; }
+hasnt_re() { ! grep -qE -- "$1" "$2"; }
 
 fresh_data() {
   rm -rf "$data" && mkdir -p "$data/vm/linux"
@@ -84,6 +88,20 @@ scenario() { # scenario NAME FUNCTION
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
+# stopped_on_console OUT CONSOLE: the agent wrote the stop request on the console, the
+# guest's init acted on it for this boot, and no fallback was needed.
+stopped_on_console() {
+  local o=$1 c=$2 ok=0 id
+  id=$(grep -o 'console stop request, boot id [0-9a-f]*' "$o" | tail -n 1 | awk '{print $NF}')
+  check "agent sent the console stop request" test -n "$id" || ok=1
+  check "init acted on it for this boot" has "stop requested on the console (boot id $id)" "$c" || ok=1
+  check "no ctrl-alt-delete fallback" hasnt "ctrl-alt-delete" "$o" || ok=1
+  check "no quit or kill" hasnt_re 'quitting qemu|killing it' "$o" || ok=1
+  check "VM powered off in order" has "VM stopped: qemu exited with status 0 (guest powered off)" "$o" || ok=1
+  check "a clean daemon exit during the stop is no warning" hasnt "warning: guest daemon exited with status 0" "$o" || ok=1
+  return $ok
+}
+
 s1_first_boot() {
   fresh_data; write_config false ""
   run_vm s1 || { say "    run exited $?"; return 1; }
@@ -100,6 +118,7 @@ s1_first_boot() {
   check "orderly stop reached the daemon" has "STANDIN exiting on SIGTERM" "$c" || ok=1
   check "init reported the exit" grep -q 'EPHEMERD_EXIT status=0' "$c" || ok=1
   check "no secret in the agent log" hasnt "e2e-secret-token" "$o" || ok=1
+  stopped_on_console "$o" "$c" || ok=1
   return $ok
 }
 
@@ -113,6 +132,7 @@ s2_second_boot() {
   check "daemon got --dind-allow-privileged" grep -qE 'STANDIN argv=.*--dind --dind-allow-privileged' "$c" || ok=1
   check "fallback flag on the kernel command line" grep -q 'ephemerd.dind_allow_privileged=1' "$c" || ok=1
   check "new config digest" has "STANDIN config sha256=$(sha "$data/config.toml")" "$c" || ok=1
+  stopped_on_console "$log/s2.out" "$c" || ok=1
   return $ok
 }
 
@@ -124,6 +144,7 @@ s3_no_config() {
   check "banner host_config=" has "host_config=)" "$c" || ok=1
   check "stale copy removed" has "removed a stale /etc/ephemerd/config.toml" "$c" || ok=1
   check "fallback flags off without config" hasnt "ephemerd.dind=1" "$c" || ok=1
+  stopped_on_console "$log/s3.out" "$c" || ok=1
   return $ok
 }
 
@@ -232,6 +253,22 @@ s9_service_stop() {
   check "SIGTERM: exit 0 (got $rc)" test "$rc" -eq 0 || ok=1
   check "the daemon was stopped in order" has "STANDIN exiting on SIGTERM" "$log/s9.console" || ok=1
   check "status says stopped" grep -q '"state":	"stopped"' "$data/status.json" || ok=1
+  stopped_on_console "$log/s9.out" "$log/s9.console" || ok=1
+  return $ok
+}
+
+s10_foreign_stop_ignored() {
+  write_config false ""
+  EPHEMERD_VMHOST_TEST_DECOY_STOP=1 run_vm s10 || { say "    run exited $?"; return 1; }
+  local c=$log/s10.console o=$log/s10.out ok=0 other
+  other=$(grep -o 'stop request for another boot id ([0-9a-f]*)' "$o" | grep -o '[0-9a-f]\{32\}')
+  check "agent sent a request for another boot first" test -n "$other" || ok=1
+  check "init ignored it and said so" grep -q "ignoring a console stop request for another boot.*$other" "$c" || ok=1
+  check "the daemon kept running until the right request" \
+    test "$(grep -n 'ignoring a console stop request' "$c" | head -n1 | cut -d: -f1)" -lt \
+         "$(grep -n 'STANDIN exiting on SIGTERM' "$c" | head -n1 | cut -d: -f1)" || ok=1
+  check "the daemon was stopped in order" has "STANDIN exiting on SIGTERM" "$c" || ok=1
+  stopped_on_console "$o" "$c" || ok=1
   return $ok
 }
 
@@ -246,6 +283,7 @@ scenario "6 daemon exits with 3" s6_daemon_exit
 scenario "7 FIFO and oversized config" s7_bad_configs
 scenario "8 restart with backoff, then give up" s8_restart_backoff
 scenario "9 service mode: ready, status, lock, SIGTERM" s9_service_stop
+scenario "10 a stop request for another boot is ignored" s10_foreign_stop_ignored
 
 if pgrep -f "qemu-system-x86_64.*$data" >/dev/null; then
   say "  FAIL  stray QEMU left behind"; pkill -9 -f "qemu-system-x86_64.*$data"; failed=$((failed + 1))

@@ -29,6 +29,7 @@ static void test_status_round_trip(void **state)
     s.since = 1700000000;
     s.restarts = 3;
     s.containerd_port = 41000;
+    snprintf(s.ports_host, sizeof(s.ports_host), "%s", "127.0.0.1");
     s.dispatch_port = 41001;
     s.ready_ms = 3289;
     struct evm_err err = {0};
@@ -45,6 +46,7 @@ static void test_status_round_trip(void **state)
     assert_string_equal(r.ip, "10.0.2.15");
     assert_int_equal(r.restarts, 3);
     assert_int_equal(r.containerd_port, 41000);
+    assert_string_equal(r.ports_host, "127.0.0.1");
     assert_int_equal(r.dispatch_port, 41001);
     assert_int_equal(r.ready_ms, 3289);
 

@@ -1,9 +1,10 @@
 /* test_vm_qemu_posix.c — the QEMU backend against a real kernel (EVM_TEST_KERNEL; skipped
  * when unset) with small busybox initrds written here with libarchive: console lines and
- * console.log, a guest power-off (status 0), the orderly stop through ctrl-alt-delete, the
- * quit step when the guest ignores it, vm_kill, a host port forward, QEMU's own error for a
- * bad kernel path, a missing qemu binary, and QEMU dying with the agent (PR_SET_PDEATHSIG).
- * Every scenario is bounded and checks afterwards that its QEMU is gone.
+ * console.log, a guest power-off (status 0), the orderly stop requested on the console, the
+ * ctrl-alt-delete fallback (at once when no request was written, after half the grace when
+ * the guest ignores the request), the quit step when the guest ignores both, vm_kill, a host port
+ * forward, QEMU's own error for a bad kernel path, a missing qemu binary, and QEMU dying with the
+ * agent (PR_SET_PDEATHSIG). Every scenario is bounded and checks afterwards that its QEMU is gone.
  * Env: EVM_TEST_KERNEL (bzImage or vmlinux), EVM_TEST_MODULES (optional: the kernel's
  * lib/modules/<version> directory, for the port-forward scenario; found next to the kernel
  * otherwise), EVM_BUSYBOX (default /bin/busybox). */
@@ -117,6 +118,15 @@ static const char init_cad[] = SH "$B mount -t proc proc /proc\n"
                                   "$B echo READY\n"
                                   "while :; do $B sleep 1000 & wait; done\n";
 
+/* Reads the console and powers off on the stop request (like ephemerd-init does). */
+static const char init_console[] = SH "$B mount -t proc proc /proc\n"
+                                      "$B echo READY\n"
+                                      "while read -r line; do case \"$line\" in\n"
+                                      "  EPHEMERD_STOP*) $B echo GOT-STOP; $B poweroff -f;;\n"
+                                      "esac; done\n"
+                                      "$B echo CONSOLE-EOF\n"
+                                      "while :; do $B sleep 1000; done\n";
+
 /* Ignores ctrl-alt-delete (SIGINT to a PID 1 without a handler is dropped). */
 static const char init_deaf[] = SH "$B mount -t proc proc /proc\n"
                                    "$B echo 0 > /proc/sys/kernel/ctrl-alt-del\n"
@@ -136,7 +146,9 @@ static const char init_net[] =
 
 /* ---- a run ------------------------------------------------------------------------- */
 
-enum action { ACT_NONE, ACT_STOP, ACT_KILL, ACT_CONNECT };
+enum action { ACT_NONE, ACT_STOP, ACT_CONSOLE_STOP, ACT_KILL, ACT_CONNECT };
+
+#define STOP_LINE "EPHEMERD_STOP boot_id=0123456789abcdef0123456789abcdef\n"
 
 struct run {
     uv_loop_t loop;
@@ -150,6 +162,7 @@ struct run {
     bool acted;
     int exits;
     int exit_code;
+    enum vm_exit_kind exit_kind;
     char reason[1024];
     char seen[4096]; /* console lines of interest, '|'-joined */
     uint64_t t0, t_marker, t_exit;
@@ -165,7 +178,7 @@ struct run {
 
 static void note(struct run *r, const char *line)
 {
-    static const char *const keys[] = {"HELLO-EVM", "READY",  "GOT-CAD",
+    static const char *const keys[] = {"HELLO-EVM", "READY",  "GOT-CAD",    "GOT-STOP",
                                        "LISTENING", "SERVED", "INSMOD-FAIL"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (strstr(line, keys[i]) && strlen(r->seen) + strlen(keys[i]) + 2 < sizeof(r->seen)) {
@@ -232,7 +245,7 @@ static void start_connect(struct run *r)
     r->tcp_open = true;
     r->conn.data = r;
     struct sockaddr_in sa;
-    uv_ip4_addr("127.0.0.1", r->info.host_ports[0], &sa);
+    uv_ip4_addr("127.0.0.1", r->info.reach.host_ports[0], &sa);
     uv_tcp_connect(&r->conn, &r->tcp, (const struct sockaddr *)&sa, on_tcp_connect);
 }
 
@@ -245,10 +258,17 @@ static void on_line(void *ctx, const char *line)
     r->acted = true;
     r->t_marker = uv_now(&r->loop);
     switch (r->action) {
-    case ACT_STOP:
-        vm_stop(r->vm, r->grace_ms);
-        vm_stop(r->vm, r->grace_ms); /* idempotent */
+    case ACT_STOP: /* no console request: the fallback at once */
+        vm_stop(r->vm, r->grace_ms, false);
+        vm_stop(r->vm, r->grace_ms, false); /* idempotent */
         break;
+    case ACT_CONSOLE_STOP: {
+        struct evm_err err = {0};
+        if (vm_console_write(r->vm, STOP_LINE, strlen(STOP_LINE), &err) != 0)
+            fail_msg("vm_console_write: %s", err.msg);
+        vm_stop(r->vm, r->grace_ms, true);
+        break;
+    }
     case ACT_KILL:
         vm_kill(r->vm);
         break;
@@ -260,11 +280,12 @@ static void on_line(void *ctx, const char *line)
     }
 }
 
-static void on_exit_cb(void *ctx, int code, const char *reason)
+static void on_exit_cb(void *ctx, enum vm_exit_kind kind, int code, const char *reason)
 {
     struct run *r = ctx;
     r->exits++;
     r->exit_code = code;
+    r->exit_kind = kind;
     r->t_exit = uv_now(&r->loop);
     snprintf(r->reason, sizeof(r->reason), "%s", reason);
     uv_timer_stop(&r->watchdog);
@@ -332,9 +353,8 @@ static void boot(struct fx *f, struct run *r, const char *script, bool with_modu
     spec.state_dir = state;
     spec.console_log = log;
     spec.allow_tcg = true;
-    spec.nforwards = 1;
+    spec.nports = 1;
     spec.guest_ports[0] = GUEST_PORT;
-    spec.host_ports[0] = 0;
     struct vm_events ev = {on_line, on_exit_cb, r};
     struct evm_err err = {0};
     r->t0 = uv_now(&r->loop);
@@ -342,7 +362,9 @@ static void boot(struct fx *f, struct run *r, const char *script, bool with_modu
     if (rc != 0)
         fail_msg("vm_start: %s", err.msg);
     assert_true(r->info.pid > 0);
-    assert_true(r->info.host_ports[0] > 0);
+    assert_int_equal(r->info.reach.kind, VM_REACH_LOOPBACK_FORWARD);
+    assert_true(r->info.reach.host_ports[0] > 0);
+    assert_true(r->info.reach.accept_hold_ms > 0); /* a forward accepts before the guest */
     uv_timer_start(&r->watchdog, on_watchdog, SCENARIO_MS, 0);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     if (r->exits == 0) { /* cannot happen unless on_exit was lost: never leave QEMU behind */
@@ -442,6 +464,7 @@ static void test_hello_poweroff(void **state)
     assert_non_null(strstr(r->seen, "HELLO-EVM"));
     assert_int_equal(r->exit_code, 0);
     assert_string_equal(r->reason, "qemu exited with status 0 (guest powered off)");
+    assert_int_equal(r->exit_kind, VM_EXIT_POWEROFF);
     char *log = tu_path(f->dir, "console.log");
     struct stat st;
     assert_int_equal(stat(log, &st), 0);
@@ -467,6 +490,7 @@ static void test_guest_reboot_ends_vm(void **state)
     assert_int_equal(r->exit_code, 0);
     assert_string_equal(r->reason,
                         "qemu exited with status 0 (guest rebooted or its kernel panicked)");
+    assert_int_equal(r->exit_kind, VM_EXIT_UNEXPECTED);
     free(r);
 }
 
@@ -486,6 +510,42 @@ static void test_stop_through_ctrl_alt_del(void **state)
     free(r);
 }
 
+/* The contract's orderly stop: the request line reaches the guest through the console. */
+static void test_stop_requested_on_console(void **state)
+{
+    NEED_KERNEL(state);
+    struct fx *f = *state;
+    struct run *r = calloc(1, sizeof(*r));
+    r->marker = "READY";
+    r->action = ACT_CONSOLE_STOP;
+    r->grace_ms = 30000;
+    boot(f, r, init_console, false);
+    assert_non_null(strstr(r->seen, "GOT-STOP"));
+    assert_null(strstr(r->seen, "GOT-CAD"));
+    assert_int_equal(r->exit_code, 0);
+    assert_int_equal(r->exit_kind, VM_EXIT_POWEROFF);
+    assert_true(r->t_exit - r->t_marker < r->grace_ms / 2); /* before any fallback */
+    free(r);
+}
+
+/* A guest that does not act on the console request gets ctrl-alt-delete after half the
+ * grace period. */
+static void test_console_stop_falls_back_to_ctrl_alt_del(void **state)
+{
+    NEED_KERNEL(state);
+    struct fx *f = *state;
+    struct run *r = calloc(1, sizeof(*r));
+    r->marker = "READY";
+    r->action = ACT_CONSOLE_STOP;
+    r->grace_ms = 8000;
+    boot(f, r, init_cad, false);
+    assert_non_null(strstr(r->seen, "GOT-CAD"));
+    assert_int_equal(r->exit_kind, VM_EXIT_POWEROFF);
+    assert_true(r->t_exit - r->t_marker >= r->grace_ms / 2);
+    assert_true(r->t_exit - r->t_marker < r->grace_ms);
+    free(r);
+}
+
 static void test_stop_quits_when_guest_ignores(void **state)
 {
     NEED_KERNEL(state);
@@ -498,6 +558,7 @@ static void test_stop_quits_when_guest_ignores(void **state)
     assert_null(strstr(r->seen, "GOT-CAD"));
     assert_int_equal(r->exit_code, 0);
     assert_string_equal(r->reason, "qemu exited with status 0 (quit by the host over QMP)");
+    assert_int_equal(r->exit_kind, VM_EXIT_FORCED);
     assert_true(r->t_exit - r->t_marker >= r->grace_ms);
     assert_true(r->t_exit - r->t_marker < r->grace_ms + 2000 + 1000);
     free(r);
@@ -513,6 +574,7 @@ static void test_kill(void **state)
     boot(f, r, init_cad, false);
     assert_int_equal(r->exit_code, 128 + SIGKILL);
     assert_non_null(strstr(r->reason, "qemu killed by signal 9"));
+    assert_int_equal(r->exit_kind, VM_EXIT_FORCED);
     assert_null(strstr(r->seen, "GOT-CAD"));
     free(r);
 }
@@ -534,13 +596,13 @@ static void test_port_forward(void **state)
     assert_non_null(strstr(r->seen, "SERVED"));
     assert_int_equal(r->exit_code, 0);
     fprintf(stderr, "  port forward 127.0.0.1:%u -> guest %u: %d connection attempt(s)\n",
-            r->info.host_ports[0], GUEST_PORT, r->attempts);
+            r->info.reach.host_ports[0], GUEST_PORT, r->attempts);
     free(r);
 }
 
-static void on_exit_only(void *ctx, int code, const char *reason)
+static void on_exit_only(void *ctx, enum vm_exit_kind kind, int code, const char *reason)
 {
-    on_exit_cb(ctx, code, reason);
+    on_exit_cb(ctx, kind, code, reason);
 }
 
 static void test_bad_kernel_reports_qemu_error(void **state)
@@ -633,7 +695,9 @@ static void test_bad_spec(void **state)
     assert_null(vm);
     assert_true(strlen(err.msg) > 0);
     assert_int_equal(uv_loop_close(&loop), 0);
-    assert_string_equal(vm_backend_name(), "qemu");
+    assert_string_equal(vm_backend()->name, "qemu");
+    assert_string_equal(vm_backend()->root_disk, "/dev/vda");
+    assert_string_equal(vm_backend()->disk_file, "root.img");
 }
 
 static void orphan_line(void *ctx, const char *line)
@@ -723,6 +787,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hello_poweroff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_reboot_ends_vm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_through_ctrl_alt_del, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_requested_on_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_console_stop_falls_back_to_ctrl_alt_del, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stop_quits_when_guest_ignores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_forward, setup, teardown),
