@@ -10,7 +10,8 @@
 
 #include "log.h"
 #include "fileutil.h"
-#include "tail.h"
+#include "strutil.h"
+#include "tail.h" /* HOSTCFG_MAX_BYTES */
 #include "config/toml.h"
 
 enum {
@@ -41,56 +42,57 @@ static const char *const format_items[] = {"text", "json", NULL};
 static const struct choices level_choices = {level_items, "error, warn, info, debug, trace"};
 static const struct choices format_choices = {format_items, "text, json"};
 
-static int check_int(const struct toml_value *v, const void *arg, char *what, size_t size)
+static int check_int(const struct toml_value *v, const void *arg, struct evm_err *err)
 {
     const struct int_range *rg = arg;
-    if (v->type != TOML_INTEGER) {
-        snprintf(what, size, "expected an integer from %lld to %lld, got %s", rg->min, rg->max,
-                 toml_type_name(v->type));
-        return -EINVAL;
-    }
-    if (v->u.integer < rg->min || v->u.integer > rg->max) {
-        snprintf(what, size, "%lld is out of range (%lld to %lld)", (long long)v->u.integer,
-                 rg->min, rg->max);
-        return -EINVAL;
-    }
+    if (v->type != TOML_INTEGER)
+        return evm_errf(err, EINVAL, "expected an integer from %lld to %lld, got %s", rg->min,
+                        rg->max, toml_type_name(v->type));
+    if (v->u.integer < rg->min || v->u.integer > rg->max)
+        return evm_errf(err, EINVAL, "%lld is out of range (%lld to %lld)", (long long)v->u.integer,
+                        rg->min, rg->max);
     return 0;
 }
 
-static int check_bool(const struct toml_value *v, const void *arg, char *what, size_t size)
+static int check_bool(const struct toml_value *v, const void *arg, struct evm_err *err)
 {
     (void)arg;
-    if (v->type != TOML_BOOLEAN) {
-        snprintf(what, size, "expected true or false, got %s", toml_type_name(v->type));
-        return -EINVAL;
-    }
+    if (v->type != TOML_BOOLEAN)
+        return evm_errf(err, EINVAL, "expected true or false, got %s", toml_type_name(v->type));
     return 0;
 }
 
-static int check_choice(const struct toml_value *v, const void *arg, char *what, size_t size)
+static int check_choice(const struct toml_value *v, const void *arg, struct evm_err *err)
 {
     const struct choices *c = arg;
-    if (v->type != TOML_STRING) {
-        snprintf(what, size, "expected a string (one of %s), got %s", c->list,
-                 toml_type_name(v->type));
-        return -EINVAL;
-    }
+    if (v->type != TOML_STRING)
+        return evm_errf(err, EINVAL, "expected a string (one of %s), got %s", c->list,
+                        toml_type_name(v->type));
     for (size_t i = 0; c->items[i]; i++)
         if (strcmp(v->u.str.ptr, c->items[i]) == 0)
             return 0;
     char shown[40];
-    size_t o = 0;
-    for (size_t i = 0; i < v->u.str.len && o < 32; i++) {
-        unsigned char ch = (unsigned char)v->u.str.ptr[i];
-        shown[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-    }
-    if (v->u.str.len > 32) {
-        memcpy(shown + o, "...", 3);
-        o += 3;
-    }
-    shown[o] = '\0';
-    snprintf(what, size, "\"%s\" is not one of %s", shown, c->list);
-    return -EINVAL;
+    str_excerpt(shown, sizeof(shown), v->u.str.ptr, v->u.str.len, 32);
+    return evm_errf(err, EINVAL, "\"%s\" is not one of %s", shown, c->list);
+}
+
+/* Copies the present wanted values (each passed its check: types and ranges hold). */
+static void settings_from_wants(const struct toml_want *w, struct hostcfg_settings *s)
+{
+    if (w[K_CPUS].line)
+        s->cpus = (unsigned)w[K_CPUS].value.u.integer;
+    if (w[K_MEMORY_MB].line)
+        s->memory_mb = (unsigned)w[K_MEMORY_MB].value.u.integer;
+    if (w[K_DISK_SIZE_GB].line)
+        s->disk_size_gb = (unsigned)w[K_DISK_SIZE_GB].value.u.integer;
+    if (w[K_DIND_ENABLED].line)
+        s->dind_enabled = w[K_DIND_ENABLED].value.u.boolean;
+    if (w[K_DIND_ALLOW_PRIVILEGED].line)
+        s->dind_allow_privileged = w[K_DIND_ALLOW_PRIVILEGED].value.u.boolean;
+    if (w[K_LOG_LEVEL].line)
+        snprintf(s->log_level, sizeof(s->log_level), "%s", w[K_LOG_LEVEL].value.u.str.ptr);
+    if (w[K_LOG_FORMAT].line)
+        snprintf(s->log_format, sizeof(s->log_format), "%s", w[K_LOG_FORMAT].value.u.str.ptr);
 }
 
 int hostcfg_parse(const char *name, const char *bytes, size_t len, struct hostcfg_settings *s,
@@ -116,23 +118,8 @@ int hostcfg_parse(const char *name, const char *bytes, size_t len, struct hostcf
                           .check_arg = &format_choices},
     };
     int r = toml_read(name, bytes, len, w, K_COUNT, err);
-    if (r == 0) {
-        /* every present value passed its check: types and ranges hold */
-        if (w[K_CPUS].line)
-            s->cpus = (unsigned)w[K_CPUS].value.u.integer;
-        if (w[K_MEMORY_MB].line)
-            s->memory_mb = (unsigned)w[K_MEMORY_MB].value.u.integer;
-        if (w[K_DISK_SIZE_GB].line)
-            s->disk_size_gb = (unsigned)w[K_DISK_SIZE_GB].value.u.integer;
-        if (w[K_DIND_ENABLED].line)
-            s->dind_enabled = w[K_DIND_ENABLED].value.u.boolean;
-        if (w[K_DIND_ALLOW_PRIVILEGED].line)
-            s->dind_allow_privileged = w[K_DIND_ALLOW_PRIVILEGED].value.u.boolean;
-        if (w[K_LOG_LEVEL].line)
-            snprintf(s->log_level, sizeof(s->log_level), "%s", w[K_LOG_LEVEL].value.u.str.ptr);
-        if (w[K_LOG_FORMAT].line)
-            snprintf(s->log_format, sizeof(s->log_format), "%s", w[K_LOG_FORMAT].value.u.str.ptr);
-    }
+    if (r == 0)
+        settings_from_wants(w, s);
     toml_wants_free(w, K_COUNT);
     return r;
 }

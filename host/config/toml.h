@@ -1,6 +1,7 @@
 /* toml.h — a small TOML value layer on top of inih: reads the few keys a caller wants
  * out of a TOML document that may hold much more (arrays of tables, multi-line arrays and
- * strings, inline tables, very long lines), and decodes their values.
+ * strings, inline tables, very long lines), and decodes their values. The line reader and
+ * key matching live in tomlscan.c, the value decoder in tomlvalue.c.
  *
  * What is decoded: basic strings "..." (escapes \b \t \n \f \r \" \\ \uXXXX \UXXXXXXXX),
  * literal strings '...', single-line """...""" and '''...''', integers (decimal with an
@@ -24,8 +25,8 @@
  *    "linux = { cpus = 2 }" under [vm] too.
  *  - CRLF line ends and a UTF-8 BOM are accepted. A NUL byte is never valid.
  *
- * Errors (-EINVAL, message "<name>:<line>: <key>: <what>"):
- *  - a wanted key whose value does not decode, or spans several lines;
+ * Errors (-EINVAL, or a check's own code, message "<name>:<line>: <key>: <what>"):
+ *  - a wanted key whose value does not decode, fails its check, or spans several lines;
  *  - a wanted key defined twice (the message names both lines);
  *  - a key that is a prefix of a wanted key but holds something other than a table;
  *  - a line in a wanted key's table that starts with a wanted key's name but is not a
@@ -86,17 +87,16 @@ struct toml_kv {
 };
 
 /* Decodes one value from text[0..len) (no newline inside), followed by optional
- * whitespace and an optional "# comment". On error returns -EINVAL (or -ENOMEM) and writes
- * a short reason to what. *out is left TOML_NONE on error. */
-int toml_decode_value(const char *text, size_t len, struct toml_value *out, char *what,
-                      size_t what_size);
+ * whitespace and an optional "# comment". On error returns -EINVAL (or -ENOMEM) with a
+ * short reason in err ("invalid value \"abc\""); *out is left TOML_NONE. */
+int toml_decode_value(const char *text, size_t len, struct toml_value *out, struct evm_err *err);
 void toml_value_free(struct toml_value *v);
 const char *toml_type_name(enum toml_type t);
 
 /* Checks a decoded value of a wanted key (type, range, choices): 0 when acceptable, else
- * negative with a short reason in what (reported as "<name>:<line>: <key>: <what>"). */
-typedef int (*toml_check_fn)(const struct toml_value *v, const void *arg, char *what,
-                             size_t what_size);
+ * a negative errno with a short reason in err, which toml_read returns as
+ * "<name>:<line>: <key>: <reason>" ("invalid value" when the check gave none). */
+typedef int (*toml_check_fn)(const struct toml_value *v, const void *arg, struct evm_err *err);
 
 /* A key the caller wants. path: full dotted path of bare parts ("vm.linux.cpus").
  * check (optional) runs as soon as the key is read, so errors come in file order. */

@@ -120,12 +120,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The value decoder on its own (one line's worth). */
     size_t n = size < 4096 ? size : 4096;
     struct toml_value v;
-    char what[200];
-    r = toml_decode_value((const char *)data, n, &v, what, sizeof(what));
+    struct evm_err derr = {0};
+    r = toml_decode_value((const char *)data, n, &v, &derr);
     if (r == 0) {
         check_value(&v, 0);
         toml_value_free(&v);
-    } else if (v.type != TOML_NONE || what[0] == '\0') {
+    } else if (v.type != TOML_NONE || derr.msg[0] == '\0' || r != -derr.code ||
+               (r != -EINVAL && r != -ENOMEM)) {
         abort();
     }
     return 0;

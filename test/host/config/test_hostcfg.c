@@ -1,7 +1,8 @@
-/* test_hostcfg.c — the host config (host/hostcfg.h), portable cases (native and wine):
+/* test_hostcfg.c — the host config (host/config/hostcfg.h), portable cases (native and wine):
  * missing, empty, CRLF, BOM, 64 KiB lines, TOML the agent does not read interleaved with
- * its keys, malformed and out-of-range values (file:line:key), the 1 MiB limit, a
- * directory; embedded bytes equal the file's bytes for every accepted file. */
+ * its keys, malformed and out-of-range values (file:line:key) and the checks' exact
+ * messages, the 1 MiB limit, a directory; embedded bytes equal the file's bytes for every
+ * accepted file. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -349,6 +350,42 @@ static void test_malformed_values(void **state)
     hostcfg_free(&cfg);
 }
 
+/* hostcfg_parse rejects doc with exactly msg (-EINVAL). */
+static void parse_fails_exact(const char *doc, const char *msg)
+{
+    struct hostcfg_settings st;
+    struct evm_err err = {0};
+    assert_int_equal(hostcfg_parse("c.toml", doc, strlen(doc), &st, &err), -EINVAL);
+    assert_int_equal(err.code, EINVAL);
+    assert_string_equal(err.msg, msg);
+}
+
+static void test_check_messages(void **state)
+{
+    (void)state;
+    parse_fails_exact("[vm.linux]\ncpus = 0\n",
+                      "c.toml:2: vm.linux.cpus: 0 is out of range (1 to 1024)");
+    parse_fails_exact("[vm.linux]\nmemory_mb = 'x'\n",
+                      "c.toml:2: vm.linux.memory_mb: expected an integer from 64 to 16777216, got "
+                      "a string");
+    parse_fails_exact("dind.enabled = 1\n",
+                      "c.toml:1: dind.enabled: expected true or false, got an integer");
+    parse_fails_exact("[log]\nformat = [1]\n",
+                      "c.toml:2: log.format: expected a string (one of text, json), got an array");
+    parse_fails_exact(
+        "[log]\nlevel = \"loud\"\n",
+        "c.toml:2: log.level: \"loud\" is not one of error, warn, info, debug, trace");
+    /* a rejected choice is quoted: at most 32 bytes, then "...", non-printable bytes as '?' */
+    parse_fails_exact("[log]\nlevel = \"cccccccccccccccccccccccccccccccc\"\n",
+                      "c.toml:2: log.level: \"cccccccccccccccccccccccccccccccc\" is not one of "
+                      "error, warn, info, debug, trace");
+    parse_fails_exact("[log]\nlevel = \"ccccccccccccccccccccccccccccccccc\"\n",
+                      "c.toml:2: log.level: \"cccccccccccccccccccccccccccccccc...\" is not one of "
+                      "error, warn, info, debug, trace");
+    parse_fails_exact("[log]\nformat = \"caf\\u00e9\\t\"\n",
+                      "c.toml:2: log.format: \"caf???\" is not one of text, json");
+}
+
 /* A file of exactly n bytes: the agent's keys, then comment padding. */
 static char *padded(size_t n)
 {
@@ -423,6 +460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unread_tables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_values, setup, teardown),
+        cmocka_unit_test(test_check_messages),
         cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory, setup, teardown),
     };

@@ -1,6 +1,8 @@
-/* test_toml.c — the TOML value layer (host/toml.h): value decoding of every supported
- * type, escapes, comments after values, rejected values; and toml_read's key matching
- * (dotted keys, quoted keys, inline tables, arrays of tables, duplicates, masking). */
+/* test_toml.c — the TOML value layer (host/config/toml.h): value decoding of every
+ * supported type, escapes, comments after values, rejected values and their exact
+ * messages; and toml_read's key matching (dotted keys, quoted keys, inline tables, arrays
+ * of tables, duplicates, masking), its "file:line: key: what" messages, caller checks and
+ * the size limit. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,10 +19,10 @@
 static struct toml_value decode_ok(const char *text)
 {
     struct toml_value v;
-    char what[200];
-    int r = toml_decode_value(text, strlen(text), &v, what, sizeof(what));
+    struct evm_err err = {0};
+    int r = toml_decode_value(text, strlen(text), &v, &err);
     if (r != 0)
-        fail_msg("decoding <%s> failed: %s", text, what);
+        fail_msg("decoding <%s> failed: %s", text, err.msg);
     return v;
 }
 
@@ -43,17 +45,18 @@ static void check_int(const char *text, int64_t want)
     toml_value_free(&v);
 }
 
-/* The value must be rejected, and the reason must contain `reason`. */
+/* The value must be rejected with -EINVAL, and the reason must contain `reason`. */
 static void check_bad(const char *text, size_t len, const char *reason)
 {
     struct toml_value v;
-    char what[200] = "";
-    int r = toml_decode_value(text, len, &v, what, sizeof(what));
+    struct evm_err err = {0};
+    int r = toml_decode_value(text, len, &v, &err);
     if (r != -EINVAL)
         fail_msg("<%.*s> was accepted (r=%d)", (int)len, text, r);
+    assert_int_equal(err.code, EINVAL);
     assert_int_equal(v.type, TOML_NONE);
-    if (!strstr(what, reason))
-        fail_msg("<%.*s>: reason \"%s\" lacks \"%s\"", (int)len, text, what, reason);
+    if (!strstr(err.msg, reason))
+        fail_msg("<%.*s>: reason \"%s\" lacks \"%s\"", (int)len, text, err.msg, reason);
 }
 
 static void test_basic_strings(void **state)
@@ -224,6 +227,60 @@ static void test_bad_strings(void **state)
     check_bad("\"x\" y", 5, "unexpected");
 }
 
+/* The value must be rejected with exactly this message. */
+static void check_bad_exact(const char *text, size_t len, const char *msg)
+{
+    struct toml_value v;
+    struct evm_err err = {0};
+    int r = toml_decode_value(text, len, &v, &err);
+    if (r != -EINVAL)
+        fail_msg("<%.*s> was accepted (r=%d)", (int)len, text, r);
+    assert_int_equal(v.type, TOML_NONE);
+    assert_string_equal(err.msg, msg);
+}
+
+static void test_bad_keys_and_tables(void **state)
+{
+    (void)state;
+    check_bad("\"\"\"a\"\"\"\"\"\"", 10, "too many quotes closing a multi-line string");
+    check_bad("{'''a''' = 1}", 13, "a multi-line string cannot be a key");
+    check_bad("{ = 1 }", 7, "invalid key");
+    check_bad("{a = 1,", 7, "missing key");
+    check_bad("{a = 1 b = 2}", 13, "expected ',' or '}' in an inline table");
+    check_bad("{\"a = 1}", 8, "unterminated string");
+    check_bad("[1, {a = [2}]", 13, "expected ',' or ']' in an array");
+}
+
+static void test_decode_error_messages_exact(void **state)
+{
+    (void)state;
+    /* the token is quoted: at most 36 bytes, then "...", each non-printable byte a '?' */
+    check_bad_exact("abc", 3, "invalid value \"abc\"");
+    check_bad_exact("a\x01"
+                    "b",
+                    3, "invalid value \"a?b\"");
+    check_bad_exact("+", 1, "invalid value \"+\"");
+    check_bad_exact("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 36,
+                    "invalid value \"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\"");
+    check_bad_exact("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", 37,
+                    "invalid value \"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz...\"");
+    check_bad_exact("0xgggggggggggggggggggggggggggggggggggggggg", 42,
+                    "invalid integer \"0xgggggggggggggggggggggggggggggggggg...\"");
+    check_bad_exact("012", 3, "invalid integer \"012\" (leading zero)");
+    check_bad_exact("01.5", 4, "floats are not supported (\"01.5\")");
+    check_bad_exact("00:00:00", 8, "dates and times are not supported (\"00:00:00\")");
+    check_bad_exact("12:30", 5, "dates and times are not supported (\"12:30\")");
+    check_bad_exact("9223372036854775808", 19, "integer \"9223372036854775808\" out of range");
+    check_bad_exact("1 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 52,
+                    "unexpected \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\" after the value");
+    check_bad_exact("\"a\x01z\"", 5, "control character 0x01 in a string");
+    check_bad_exact("\"\\ud800\"", 8, "\\u escape is not a Unicode scalar value");
+    check_bad_exact("\"\\U00110000\"", 12, "\\U escape is not a Unicode scalar value");
+    check_bad_exact("[", 1, "array not closed on this line");
+    check_bad_exact("{a = 1 # }", 10, "inline table not closed on this line");
+    check_bad_exact("", 0, "missing value");
+}
+
 /* ---- toml_read ---------------------------------------------------------------------- */
 
 enum { W_CPUS, W_MEM, W_LEVEL, W_COUNT };
@@ -339,6 +396,119 @@ static void test_read_errors(void **state)
     toml_wants_free(w, W_COUNT);
 }
 
+static void expect_message(const char *doc, const char *msg)
+{
+    struct toml_want w[W_COUNT];
+    struct evm_err err;
+    int r = read_doc(doc, w, &err);
+    toml_wants_free(w, W_COUNT);
+    if (r != -EINVAL)
+        fail_msg("<%s> accepted (r=%d)", doc, r);
+    assert_int_equal(err.code, EINVAL);
+    assert_string_equal(err.msg, msg);
+}
+
+static void test_read_error_messages_exact(void **state)
+{
+    (void)state;
+    expect_message("[vm.linux]\ncpus = 1\n\ncpus = 2\n",
+                   "t.toml:4: vm.linux.cpus: duplicate key (first set on line 2, again on line 4)");
+    expect_message("[vm.linux]\ncpus = abc # c\n",
+                   "t.toml:2: vm.linux.cpus: invalid value \"abc\"");
+    expect_message("[vm.linux]\ncpus = [\n 1 ]\n",
+                   "t.toml:2: vm.linux.cpus: the value continues on the next lines; only "
+                   "single-line values are supported for this key");
+    expect_message("[vm]\nlinux = 3\n", "t.toml:2: vm.linux: expected a table, got an integer");
+    expect_message("[vm]\nlinux = { cpus = 1 x }\n",
+                   "t.toml:2: vm.linux: expected ',' or '}' in an inline table");
+    expect_message("[vm.linux]\ncpus 4\n", "t.toml:2: vm.linux.cpus: expected \"key = value\"");
+    expect_message("[vm.linux\n", "t.toml:1: vm.linux: not a valid table header");
+    /* the key of a construct that never closes is quoted like a value: 36 bytes, then "..." */
+    expect_message("[a]\nkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk = [\n",
+                   "t.toml:2: kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...: multi-line value is never "
+                   "closed (it runs to the end of the file)");
+    expect_message("[a]\n\"b\xc3\xa9\" = '''\n",
+                   "t.toml:2: \"b??\": multi-line value is never closed (it runs to the end of "
+                   "the file)");
+}
+
+/* check_arg selects what the check does with a value that is not an even integer. */
+enum check_mode { CM_MESSAGE, CM_RANGE, CM_SILENT };
+
+static int check_even(const struct toml_value *v, const void *arg, struct evm_err *err)
+{
+    enum check_mode mode = *(const enum check_mode *)arg;
+    if (v->type == TOML_INTEGER && v->u.integer % 2 == 0)
+        return 0;
+    if (mode == CM_SILENT)
+        return -EINVAL;
+    return evm_errf(err, mode == CM_RANGE ? ERANGE : EINVAL, "must be even, got %s",
+                    toml_type_name(v->type));
+}
+
+static int read_checked(const char *doc, enum check_mode mode, struct evm_err *err, int *line)
+{
+    struct toml_want w = {.path = "vm.linux.cpus", .check = check_even, .check_arg = &mode};
+    memset(err, 0, sizeof(*err));
+    int r = toml_read("t.toml", doc, strlen(doc), &w, 1, err);
+    *line = w.line;
+    toml_wants_free(&w, 1);
+    return r;
+}
+
+static void test_read_checks(void **state)
+{
+    (void)state;
+    struct evm_err err;
+    int line;
+    assert_int_equal(read_checked("[vm.linux]\ncpus = 4\n", CM_MESSAGE, &err, &line), 0);
+    assert_int_equal(line, 2);
+
+    assert_int_equal(read_checked("[vm.linux]\ncpus = 3\n", CM_MESSAGE, &err, &line), -EINVAL);
+    assert_string_equal(err.msg, "t.toml:2: vm.linux.cpus: must be even, got an integer");
+
+    /* a value inside an inline table is checked the same way */
+    assert_int_equal(read_checked("\n\nvm = { linux = { cpus = 'x' } }\n", CM_MESSAGE, &err, &line),
+                     -EINVAL);
+    assert_string_equal(err.msg, "t.toml:3: vm.linux.cpus: must be even, got a string");
+
+    /* the check's own code is kept */
+    assert_int_equal(read_checked("[vm.linux]\ncpus = 3\n", CM_RANGE, &err, &line), -ERANGE);
+    assert_int_equal(err.code, ERANGE);
+    assert_string_equal(err.msg, "t.toml:2: vm.linux.cpus: must be even, got an integer");
+
+    /* a check that gives no reason */
+    assert_int_equal(read_checked("[vm.linux]\ncpus = 3\n", CM_SILENT, &err, &line), -EINVAL);
+    assert_string_equal(err.msg, "t.toml:2: vm.linux.cpus: invalid value");
+}
+
+static void test_read_size_limit(void **state)
+{
+    (void)state;
+    char *doc = malloc(TOML_MAX_BYTES + 1);
+    assert_non_null(doc);
+    static const char head[] = "vm.linux.cpus = 2\n#";
+    memcpy(doc, head, sizeof(head) - 1);
+    memset(doc + sizeof(head) - 1, 'p', TOML_MAX_BYTES + 1 - (sizeof(head) - 1));
+    struct toml_want w[W_COUNT];
+    memset(w, 0, sizeof(w));
+    w[W_CPUS].path = "vm.linux.cpus";
+    w[W_MEM].path = "vm.linux.memory_mb";
+    w[W_LEVEL].path = "log.level";
+    struct evm_err err = {0};
+    assert_int_equal(toml_read("t.toml", doc, TOML_MAX_BYTES, w, W_COUNT, &err), 0);
+    assert_int_equal(w[W_CPUS].line, 1);
+    toml_wants_free(w, W_COUNT);
+
+    assert_int_equal(toml_read("t.toml", doc, TOML_MAX_BYTES + 1, w, W_COUNT, &err), -EFBIG);
+    assert_int_equal(err.code, EFBIG);
+    assert_string_equal(err.msg, "t.toml: 1048577 bytes, larger than the 1048576-byte limit");
+    assert_int_equal(w[W_CPUS].line, 0);
+    assert_int_equal(w[W_CPUS].value.type, TOML_NONE);
+    toml_wants_free(w, W_COUNT);
+    free(doc);
+}
+
 static void test_read_nul_in_unused_line_keeps_line_numbers(void **state)
 {
     (void)state;
@@ -375,9 +545,14 @@ int main(void)
         cmocka_unit_test(test_booleans),
         cmocka_unit_test(test_arrays_and_inline_tables),
         cmocka_unit_test(test_bad_strings),
+        cmocka_unit_test(test_bad_keys_and_tables),
+        cmocka_unit_test(test_decode_error_messages_exact),
         cmocka_unit_test(test_read_key_forms),
         cmocka_unit_test(test_read_skips_unread_constructs),
         cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_read_error_messages_exact),
+        cmocka_unit_test(test_read_checks),
+        cmocka_unit_test(test_read_size_limit),
         cmocka_unit_test(test_read_nul_in_unused_line_keeps_line_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
