@@ -73,7 +73,8 @@ static void test_stop_request_without_valid_id(void **state)
     assert_string_equal(id, "");
     assert_true(conparse_stop_request("EPHEMERD_STOP boot_id=" BID "0", id));
     assert_string_equal(id, "");
-    assert_true(conparse_stop_request("EPHEMERD_STOP boot_id=0123456789ABCDEF0123456789abcdef", id));
+    assert_true(
+        conparse_stop_request("EPHEMERD_STOP boot_id=0123456789ABCDEF0123456789abcdef", id));
     assert_string_equal(id, "");
     /* Not requests at all. */
     assert_false(conparse_stop_request("EPHEMERD_STOPPED boot_id=" BID, id));
