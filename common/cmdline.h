@@ -19,13 +19,13 @@
 enum on_fatal { ON_FATAL_POWEROFF = 0, ON_FATAL_SHELL, ON_FATAL_HANG };
 
 struct boot_params {
-    unsigned containerd_port;   /* 1–65535 */
-    char root_disk[64];         /* "/dev/<name>", empty when not given */
+    unsigned containerd_port; /* 1–65535 */
+    char root_disk[64];       /* "/dev/<name>", empty when not given */
     bool dind;
     bool dind_allow_privileged;
     char boot_id[BOOT_ID_HEX_LEN + 1]; /* empty when not given */
-    unsigned swap_mb;           /* 0 = no swap */
-    unsigned disk_timeout;      /* seconds */
+    unsigned swap_mb;                  /* 0 = no swap */
+    unsigned disk_timeout;             /* seconds */
     enum on_fatal on_fatal;
 };
 
@@ -36,8 +36,8 @@ void boot_params_defaults(struct boot_params *p);
  * the dind flags, which appear only when set. Each extra must be one token: no whitespace,
  * quotes or control characters. Fails with -EINVAL naming the bad value, or -E2BIG when
  * the line would not fit CMDLINE_MAX. */
-int cmdline_build(const struct boot_params *p, const char *const *extras, size_t nextras,
-                  char *buf, size_t cap, struct evm_err *err);
+int cmdline_build(const struct boot_params *p, const char *const *extras, size_t nextras, char *buf,
+                  size_t cap, struct evm_err *err);
 
 typedef void (*cmdline_warn_fn)(void *ctx, const char *msg);
 

@@ -15,8 +15,8 @@
 #endif
 
 struct evm_err {
-    int code;       /* positive errno, 0 when unset */
-    char msg[512];  /* human-readable, never contains secrets */
+    int code;      /* positive errno, 0 when unset */
+    char msg[512]; /* human-readable, never contains secrets */
 };
 
 /* Record an error and return -code. `e` may be NULL (the message is then dropped). */

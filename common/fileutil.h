@@ -18,8 +18,7 @@
  *   -EFBIG   larger than max
  *   other    I/O errors
  * The message names the path and what was wrong. */
-int read_regular_file(const char *path, size_t max, char **buf, size_t *len,
-                      struct evm_err *err);
+int read_regular_file(const char *path, size_t max, char **buf, size_t *len, struct evm_err *err);
 
 /* Opens a regular file for reading (O_RDONLY|O_CLOEXEC, binary); same refusals as above,
  * without a size limit. *size receives its size. */

@@ -5,8 +5,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "initrd/baseinitrd.h"
+#include "cli/cliargs.h"
 #include "cli/commands.h"
 #include "log.h"
 
@@ -39,7 +41,14 @@ static void base_usage(FILE *f)
           f);
 }
 
-int cmd_initrd_base(int argc, char **argv)
+struct base_args {
+    struct baseinitrd_opts o;
+    const char *lib_dirs[MAX_LIB_DIRS + 1];
+    size_t nlib;
+};
+
+/* Fills a from the command line. -1 when it did, else the exit code to return. */
+static int parse_base_args(int argc, char **argv, struct base_args *a)
 {
     static const struct option opts[] = {
         {"list", required_argument, NULL, 'l'},    {"modules-dir", required_argument, NULL, 'm'},
@@ -48,42 +57,37 @@ int cmd_initrd_base(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},  {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    struct baseinitrd_opts o = {.compress = COMPRESS_DEFAULT};
-    const char *lib_dirs[MAX_LIB_DIRS + 1] = {NULL};
-    size_t nlib = 0;
-    struct evm_err err = {0};
+    memset(a, 0, sizeof(*a));
+    a->o.compress = COMPRESS_DEFAULT;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'l':
-            o.list = optarg;
+            a->o.list = optarg;
             break;
         case 'm':
-            o.modules_dir = optarg;
+            a->o.modules_dir = optarg;
             break;
         case 'i':
-            o.init = optarg;
+            a->o.init = optarg;
             break;
         case 'r':
-            o.rootfs = optarg;
+            a->o.rootfs = optarg;
             break;
         case 'L':
-            if (nlib == MAX_LIB_DIRS) {
+            if (a->nlib == MAX_LIB_DIRS) {
                 fprintf(stderr, "ephemerd-vmhost: at most %d --lib-dir options\n", MAX_LIB_DIRS);
                 return EXIT_USAGE;
             }
-            lib_dirs[nlib++] = optarg;
+            a->lib_dirs[a->nlib++] = optarg;
             break;
         case 'z':
-            if (compress_parse(optarg, &o.compress) < 0) {
-                fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n",
-                        optarg);
+            if (cli_compress(optarg, &a->o.compress) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'o':
-            o.out = optarg;
+            a->o.out = optarg;
             break;
         case 'v':
             log_init(NULL, LOG_DEBUG);
@@ -96,11 +100,24 @@ int cmd_initrd_base(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc || !o.list || !o.out) {
+    if (optind < argc || !a->o.list || !a->o.out) {
         fprintf(stderr, "ephemerd-vmhost: initrd base needs --list and -o%s\n",
                 optind < argc ? " (and takes no other arguments)" : "");
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+int cmd_initrd_base(int argc, char **argv)
+{
+    struct base_args args;
+    int rc = parse_base_args(argc, argv, &args);
+    if (rc >= 0)
+        return rc;
+    struct baseinitrd_opts o = args.o;
+    const char **lib_dirs = args.lib_dirs;
+    size_t nlib = args.nlib;
+    struct evm_err err = {0};
     if (nlib > 0)
         o.lib_dirs = lib_dirs;
     if (bootinitrd_mtime_from_env(&o.mtime, &err) < 0) {

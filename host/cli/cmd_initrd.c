@@ -10,6 +10,7 @@
 #include "bootid.h"
 #include "initrd/bootinitrd.h"
 #include "cli/cmd_base.h"
+#include "cli/cliargs.h"
 #include "cli/commands.h"
 #include "digest.h"
 #include "config/hostcfg.h"
@@ -43,7 +44,14 @@ static void build_usage(FILE *f)
           f);
 }
 
-static int initrd_build(int argc, char **argv)
+struct build_args {
+    struct bootinitrd_opts o;
+    const char *config;
+    char boot_id[BOOT_ID_HEX_LEN + 1];
+};
+
+/* Fills a from the command line. -1 when it did, else the exit code to return. */
+static int parse_build_args(int argc, char **argv, struct build_args *a)
 {
     static const struct option opts[] = {
         {"base", required_argument, NULL, 'b'},     {"binary", required_argument, NULL, 'e'},
@@ -52,22 +60,20 @@ static int initrd_build(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},   {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    struct bootinitrd_opts o = {.compress = COMPRESS_DEFAULT};
-    const char *config = NULL;
-    char boot_id[BOOT_ID_HEX_LEN + 1] = "";
-    struct evm_err err = {0};
+    memset(a, 0, sizeof(*a));
+    a->o.compress = COMPRESS_DEFAULT;
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'b':
-            o.base = optarg;
+            a->o.base = optarg;
             break;
         case 'e':
-            o.binary = optarg;
+            a->o.binary = optarg;
             break;
         case 'c':
-            config = optarg;
+            a->config = optarg;
             break;
         case 'i':
             if (!boot_id_valid(optarg)) {
@@ -75,20 +81,17 @@ static int initrd_build(int argc, char **argv)
                         optarg, BOOT_ID_HEX_LEN);
                 return EXIT_USAGE;
             }
-            memcpy(boot_id, optarg, BOOT_ID_HEX_LEN + 1);
+            memcpy(a->boot_id, optarg, BOOT_ID_HEX_LEN + 1);
             break;
         case 'z':
-            if (compress_parse(optarg, &o.compress) < 0) {
-                fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n",
-                        optarg);
+            if (cli_compress(optarg, &a->o.compress) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'd':
-            o.cache_dir = optarg;
+            a->o.cache_dir = optarg;
             break;
         case 'o':
-            o.out = optarg;
+            a->o.out = optarg;
             break;
         case 'v':
             log_init(NULL, LOG_DEBUG);
@@ -101,11 +104,24 @@ static int initrd_build(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (optind < argc || !o.base || !o.binary || !o.out) {
+    if (optind < argc || !a->o.base || !a->o.binary || !a->o.out) {
         fprintf(stderr, "ephemerd-vmhost: initrd build needs --base, --binary and -o%s\n",
                 optind < argc ? " (and takes no other arguments)" : "");
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+static int initrd_build(int argc, char **argv)
+{
+    struct build_args args;
+    int rc = parse_build_args(argc, argv, &args);
+    if (rc >= 0)
+        return rc;
+    struct bootinitrd_opts o = args.o;
+    const char *config = args.config;
+    char *boot_id = args.boot_id;
+    struct evm_err err = {0};
     if (!boot_id[0] && boot_id_generate(boot_id, &err) < 0) {
         log_error("%s", err.msg);
         return EXIT_FAIL;

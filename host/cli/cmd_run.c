@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cliargs.h"
 #include "cli/commands.h"
 #include "log.h"
 #include "agent/agent.h"
@@ -37,18 +38,6 @@ static void run_usage(FILE *f)
             "  -v, --verbose        debug logging (every console line)\n"
             "  -h, --help           this help\n",
             vm_backend()->name, vm_backend()->name);
-}
-
-static int parse_uint(const char *flag, const char *s, unsigned max, unsigned *out)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v > max) {
-        fprintf(stderr, "ephemerd-vmhost: %s %s: expected a whole number up to %u\n", flag, s, max);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
 }
 
 /* Fills o from the command line. Returns -1 when it did so, else the exit code to return
@@ -114,23 +103,20 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             o->binary = optarg;
             break;
         case OPT_COMPRESS:
-            if (compress_parse(optarg, &o->compress) < 0) {
-                fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n",
-                        optarg);
+            if (cli_compress(optarg, &o->compress) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case OPT_READY:
-            if (parse_uint("--ready-timeout", optarg, 86400, &o->ready_timeout_s) < 0 ||
+            if (cli_uint("--ready-timeout", optarg, 86400, &o->ready_timeout_s) < 0 ||
                 o->ready_timeout_s == 0)
                 return EXIT_USAGE;
             break;
         case OPT_GRACE:
-            if (parse_uint("--stop-grace", optarg, 3600000, &o->stop_grace_ms) < 0)
+            if (cli_uint("--stop-grace", optarg, 3600000, &o->stop_grace_ms) < 0)
                 return EXIT_USAGE;
             break;
         case OPT_DISKTO:
-            if (parse_uint("--disk-timeout", optarg, 3600, &o->disk_timeout) < 0 ||
+            if (cli_uint("--disk-timeout", optarg, 3600, &o->disk_timeout) < 0 ||
                 o->disk_timeout == 0)
                 return EXIT_USAGE;
             break;
@@ -141,7 +127,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             o->allow_tcg = false;
             break;
         case OPT_MAXR:
-            if (parse_uint("--max-restarts", optarg, 1000000, &o->max_restarts) < 0)
+            if (cli_uint("--max-restarts", optarg, 1000000, &o->max_restarts) < 0)
                 return EXIT_USAGE;
             break;
         case 'v':

@@ -21,15 +21,15 @@ const char *compress_name(enum compress c);
 int compress_parse(const char *s, enum compress *out);
 
 struct bootinitrd_opts {
-    const char *base;            /* base initrd path */
-    const char *binary;          /* daemon binary path */
+    const char *base;             /* base initrd path */
+    const char *binary;           /* daemon binary path */
     const struct hostcfg *config; /* NULL or state != HOSTCFG_OK: no config embedded */
-    const char *boot_id;         /* BOOT_ID_HEX_LEN hex */
+    const char *boot_id;          /* BOOT_ID_HEX_LEN hex */
     enum compress compress;
-    const char *cache_dir;       /* binary-member cache; NULL: directory of out */
+    const char *cache_dir; /* binary-member cache; NULL: directory of out */
     const char *out;
-    uint64_t mtime;              /* entry mtime (SOURCE_DATE_EPOCH or 0) */
-    uint64_t fail_after;         /* test hook, see atomicfile.h; 0 in production */
+    uint64_t mtime;      /* entry mtime (SOURCE_DATE_EPOCH or 0) */
+    uint64_t fail_after; /* test hook, see atomicfile.h; 0 in production */
 };
 
 struct bootinitrd_member {

@@ -78,12 +78,12 @@ static void test_usage_errors(void **state)
     assert_int_equal(RUN("initrd", "frobnicate"), EXIT_USAGE);
     assert_int_equal(RUN("initrd", "build"), EXIT_USAGE);
     assert_int_equal(RUN("initrd", "build", "--base", "a", "--binary", "b"), EXIT_USAGE);
-    assert_int_equal(RUN("initrd", "build", "--base", "a", "--binary", "b", "-o", "c",
-                         "--compress", "xz"),
-                     EXIT_USAGE);
-    assert_int_equal(RUN("initrd", "build", "--base", "a", "--binary", "b", "-o", "c",
-                         "--boot-id", "NOTHEX"),
-                     EXIT_USAGE);
+    assert_int_equal(
+        RUN("initrd", "build", "--base", "a", "--binary", "b", "-o", "c", "--compress", "xz"),
+        EXIT_USAGE);
+    assert_int_equal(
+        RUN("initrd", "build", "--base", "a", "--binary", "b", "-o", "c", "--boot-id", "NOTHEX"),
+        EXIT_USAGE);
     assert_int_equal(RUN("initrd", "build", "--base", "a", "--binary", "b", "-o", "c", "extra"),
                      EXIT_USAGE);
     assert_int_equal(RUN("initrd", "inspect"), EXIT_USAGE);
@@ -155,15 +155,15 @@ static void test_oversized_config_refused(void **state)
     big[n - 1] = '\n';
     tu_write(e.cfg, big, n);
     free(big);
-    assert_int_equal(RUN("initrd", "build", "--base", e.base, "--binary", e.bin, "--config", e.cfg,
-                         "-o", e.out),
-                     EXIT_FAIL);
+    assert_int_equal(
+        RUN("initrd", "build", "--base", e.base, "--binary", e.bin, "--config", e.cfg, "-o", e.out),
+        EXIT_FAIL);
     assert_null(tu_read(e.out, NULL));
     /* A missing config is fine: the VM boots without it. */
     char *none = tu_path(e.dir, "absent.toml");
-    assert_int_equal(RUN("initrd", "build", "--base", e.base, "--binary", e.bin, "--config", none,
-                         "-o", e.out),
-                     EXIT_OK);
+    assert_int_equal(
+        RUN("initrd", "build", "--base", e.base, "--binary", e.bin, "--config", none, "-o", e.out),
+        EXIT_OK);
     free(none);
     env_free(&e);
 }

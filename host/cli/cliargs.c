@@ -1,0 +1,25 @@
+/* cliargs.c — see cliargs.h. */
+#include "cli/cliargs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int cli_uint(const char *flag, const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || *s == '-' || v > max) {
+        fprintf(stderr, "ephemerd-vmhost: %s %s: expected a whole number up to %u\n", flag, s, max);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+int cli_compress(const char *s, enum compress *out)
+{
+    if (compress_parse(s, out) == 0)
+        return 0;
+    fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n", s);
+    return -1;
+}

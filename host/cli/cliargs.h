@@ -1,0 +1,15 @@
+/* cliargs.h — option values the commands share, parsed once: each helper prints the
+ * usage error itself ("ephemerd-vmhost: --flag VALUE: what was expected") and returns -1,
+ * so that the command returns EXIT_USAGE. */
+#ifndef EVM_CLIARGS_H
+#define EVM_CLIARGS_H
+
+#include "initrd/bootinitrd.h" /* enum compress */
+
+/* A whole number 0..max. */
+int cli_uint(const char *flag, const char *s, unsigned max, unsigned *out);
+
+/* --compress: zstd, gzip or none. */
+int cli_compress(const char *s, enum compress *out);
+
+#endif
