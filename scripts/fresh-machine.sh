@@ -185,6 +185,10 @@ mapfile -t cmds < <(awk -v h="$section" '
   die "README.md: expected 2 indented commands under '$section', found ${#cmds[@]}${cmds:+: ${cmds[*]}}"
 
 # ---- mounts for QEMU, loop devices and network namespaces --------------------------------
+# The root is a mount point of its own, shared in a peer group of its own, as / is on a
+# real machine: the tests make "/" private in their mount namespaces (EINVAL on a plain
+# directory), and nothing mounted inside propagates to the host.
+mount --bind "$root" "$root" && mount --make-private "$root" && mount --make-shared "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
 mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"
@@ -203,9 +207,12 @@ for i in 1 2; do
   out=$logdir/$i.log
   log "[$i] $cmd — ${names[$((i - 1))]} (log: $out)"
   start=$SECONDS rc=0
+  # In the background so that a signal to this script runs the trap at once (which then
+  # ends everything running in the root) instead of after the command.
   chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    bash -lc "cd $clone_dir && $cmd" </dev/null >"$out" 2>&1 9>&- || rc=$?
+    bash -lc "cd $clone_dir && $cmd" </dev/null >"$out" 2>&1 9>&- &
+  wait $! || rc=$?
   took=$((SECONDS - start))
   if [ "$rc" -eq 0 ]; then verdict=PASS; else verdict=FAIL; fail=1; fi
   results+=("$(printf '  [%d] %-12s %s  exit %-3d %8s' "$i" "$cmd" "$verdict" "$rc" "$(mmss "$took")")")
