@@ -21,10 +21,23 @@ mkdir -p "$aptdir/lists/partial" "$aptdir/sources.list.d" "$deps/src" "$deps/dl"
 exec 9>"$deps/.debsrc-fetch.lock"
 flock 9
 
-sys_sources=/etc/apt/sources.list.d/debian.sources
+# The system's sources: deb822 (cloud images, containers) or, as the Debian 12 installer
+# writes them, one-line entries in sources.list: then the main archive's mirror is taken
+# from its first "deb" line. (Both paths can be overridden to test this.)
+sys_sources=${DEBSRC_SYSTEM_SOURCES:-/etc/apt/sources.list.d/debian.sources}
+sys_list=${DEBSRC_SYSTEM_LIST:-/etc/apt/sources.list}
+deb822_from_list() {
+  local mirror
+  mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; exit } }' "$sys_list")
+  [ -n "$mirror" ] || { echo "debsrc: no deb822 sources ($sys_sources) and no 'deb' line in $sys_list" >&2; return 1; }
+  printf 'Types: deb deb-src\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror"
+}
 if [ ! -f "$aptdir/sources.list.d/debian.sources" ]; then
-  [ -f "$sys_sources" ] || { echo "debsrc: $sys_sources not found (expects Debian 12 deb822 sources)" >&2; exit 1; }
-  sed -e 's/^Types:.*/Types: deb deb-src/' "$sys_sources" > "$aptdir/sources.list.d/debian.sources.tmp"
+  if [ -f "$sys_sources" ]; then
+    sed -e 's/^Types:.*/Types: deb deb-src/' "$sys_sources" > "$aptdir/sources.list.d/debian.sources.tmp"
+  else
+    deb822_from_list > "$aptdir/sources.list.d/debian.sources.tmp"
+  fi
   if [ -n "$suite" ]; then
     # Only the main archive's stanza gains the extra suite.
     awk -v s="$suite" '/^Suites:/ && !/security/ { $0 = $0 " " s } { print }' \
