@@ -18,6 +18,8 @@
 #   make guest       build/musl/ephemerd-init: the guest's PID 1, static musl, size-checked
 #   make fresh-check scripts/fresh-machine.sh: the README's two commands in a new Debian 12
 #                    root (slow; not part of make test)
+#   make hcs-fake    the simulated HCS DLLs (test only); make test-hcs-fake: their tests
+#   make hcs-boot    a real boot through test/hcs/hcsboot.py (the Linux side of the HCS tests)
 #   make setup       install the Debian packages (run by every target that needs them)
 #   make format      clang-format the tree
 #   make clean
@@ -32,6 +34,8 @@
 #   libhost.a    host/*/         sees common/ and host/
 #   libguest.a   guest/          sees common/ and guest/
 # Tests link the library they test (and libcommon.a) plus test/lib. Warnings are errors.
+
+.DEFAULT_GOAL := all
 
 BUILD    ?= build
 DEPS_DIR ?= $(BUILD)/deps
@@ -106,8 +110,8 @@ TLIB_SRC   := $(wildcard test/lib/*.c)
 HOST_MAIN  := host/cli/main.c
 GUEST_MAIN := guest/main.c
 
-# Unit tests by layer; *_posix.c tests run natively only, and only common and host tests
-# have a Windows build (guest code is Linux-only).
+# Unit tests by layer; *_posix.c tests run natively only, *_win.c tests under wine only,
+# and only common and host tests have a Windows build (guest code is Linux-only).
 T_COMMON := $(wildcard test/common/test_*.c)
 T_HOST   := $(wildcard test/host/*/test_*.c)
 T_GUEST  := $(wildcard test/guest/test_*.c)
@@ -149,7 +153,7 @@ MUSL_INIT   := $(BUILD)/musl/ephemerd-init
 
 # Test binaries: $(BUILD)/VARIANT/tests/<name>, one per test source (objects are under
 # $(BUILD)/VARIANT/test/…, mirroring the sources).
-UNIT_SRC       := $(T_COMMON) $(T_HOST) $(T_GUEST)
+UNIT_SRC       := $(call posix,$(T_COMMON) $(T_HOST) $(T_GUEST))
 test_bins       = $(foreach t,$(2),$(BUILD)/$(1)/tests/$(call tname,$t)$(3))
 NATIVE_TESTS   := $(call test_bins,native,$(UNIT_SRC))
 ASAN_TESTS     := $(call test_bins,asan,$(UNIT_SRC))
@@ -180,7 +184,8 @@ WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 MUSL_STAMP  := $(MUSL_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
-        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check fresh-check
+        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check fresh-check \
+        hcs-boot
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -312,7 +317,7 @@ clean-guest:
 # Tests that boot a real kernel take it from the test-kernel cache when it is there
 # (`make kernel`, run by `make test`); without it they skip and say so.
 KERNEL_ENV := $(BUILD)/kernel/current.env
-TEST_KERNEL_ENV = if [ -f $(KERNEL_ENV) ]; then . ./$(KERNEL_ENV); \
+TEST_KERNEL_ENV = if [ -f $(KERNEL_ENV) ]; then . $(abspath $(KERNEL_ENV)); \
                     export EVM_TEST_KERNEL="$$VMLINUX" EVM_TEST_MODULES="$$MODULES_DIR"; fi
 
 unit: $(NATIVE_TESTS) $(NATIVE_BIN) $(NATIVE_INIT)
@@ -352,7 +357,7 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	scripts/test/fuzz.sh 120 $(FUZZ_BINS)
 
-test: e2e-assets check layer-check test-windows fuzz-smoke e2e
+test: e2e-assets check layer-check test-windows test-hcs-fake fuzz-smoke e2e hcs-boot
 	@echo "make test: all suites passed"
 
 demo: e2e-assets
@@ -367,6 +372,11 @@ bench-boot: e2e-assets
 
 fresh-check:
 	scripts/fresh-machine.sh
+
+hcs-boot: e2e-assets
+	BUILD=$(BUILD) VMHOST=$(NATIVE_BIN) test/hcs/test-hcsboot.sh
+
+include test/hcs/fake/fake.mk
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

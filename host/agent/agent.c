@@ -14,6 +14,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "agent/datadir.h"
 #include "agent/lock.h"
 #include "agent/probe.h"
 #include "agent/status.h"
@@ -45,15 +46,10 @@ void run_opts_defaults(struct run_opts *o)
     o->allow_tcg = true;
 }
 
-struct paths {
-    char vmdir[4096], kernel[4096], base[4096], binary[4096], boot_initrd[4096], cache[4096],
-        disk[4096], console[4096], status[4096], config[4096], state[4096];
-};
-
 struct agent {
     uv_loop_t loop;
     const struct run_opts *o;
-    struct paths p;
+    struct datadir p;
     struct hostcfg cfg;
     struct vm_status st;
     struct vm *vm;
@@ -81,42 +77,17 @@ static void set_state(struct agent *a, const char *state)
         log_warn("status: %s", err.msg);
 }
 
-static int path_in(char *out, size_t len, const char *dir, const char *name)
-{
-    size_t d = strlen(dir), n = strlen(name);
-    if (d + 1 + n + 1 > len)
-        return -ENAMETOOLONG;
-    memmove(out, dir, d);
-    out[d] = '/';
-    memcpy(out + d + 1, name, n + 1);
-    return 0;
-}
-
 static int setup_paths(struct agent *a, struct evm_err *err)
 {
-    struct paths *p = &a->p;
-    const char *d = a->o->data_dir;
-    if (path_in(p->vmdir, sizeof(p->vmdir), d, "vm/linux") < 0 ||
-        path_in(p->status, sizeof(p->status), d, "status.json") < 0 ||
-        path_in(p->config, sizeof(p->config), d, "config.toml") < 0 ||
-        path_in(p->boot_initrd, sizeof(p->boot_initrd), p->vmdir, "boot-initrd.img") < 0 ||
-        path_in(p->cache, sizeof(p->cache), p->vmdir, "cache") < 0 ||
-        path_in(p->disk, sizeof(p->disk), p->vmdir, vm_backend()->disk_file) < 0 ||
-        path_in(p->console, sizeof(p->console), p->vmdir, "console.log") < 0 ||
-        path_in(p->state, sizeof(p->state), p->vmdir, "run") < 0)
-        return evm_errf(err, ENAMETOOLONG, "data directory path too long: %s", d);
-    snprintf(p->kernel, sizeof(p->kernel), "%s", a->o->kernel ? a->o->kernel : "");
-    snprintf(p->base, sizeof(p->base), "%s", a->o->base_initrd ? a->o->base_initrd : "");
-    snprintf(p->binary, sizeof(p->binary), "%s", a->o->binary ? a->o->binary : "");
-    if (!p->kernel[0])
-        path_in(p->kernel, sizeof(p->kernel), p->vmdir, "kernel");
-    if (!p->base[0])
-        path_in(p->base, sizeof(p->base), p->vmdir, "base-initrd.img");
-    if (!p->binary[0])
-        path_in(p->binary, sizeof(p->binary), p->vmdir, "ephemerd-linux");
-    int r = mkdir_p(p->vmdir, err);
+    return datadir_paths(a->o->data_dir, a->o->kernel, a->o->base_initrd, a->o->binary,
+                         vm_backend()->disk_file, &a->p, err);
+}
+
+static int make_dirs(struct agent *a, struct evm_err *err)
+{
+    int r = mkdir_p(a->p.vmdir, err);
     if (r == 0)
-        r = mkdir_p(p->state, err);
+        r = mkdir_p(a->p.state, err);
     return r;
 }
 
@@ -210,7 +181,8 @@ static int boot_cmdline(struct agent *a, char *cmdline, size_t size, struct evm_
     return r;
 }
 
-static int boot_vm(struct agent *a, const char *cmdline, struct evm_err *err)
+/* What the VM is, from the options and the host config. */
+static struct vm_spec make_spec(const struct agent *a, const char *cmdline)
 {
     struct vm_spec spec = {
         .name = "ephemerd-vm",
@@ -226,6 +198,12 @@ static int boot_vm(struct agent *a, const char *cmdline, struct evm_err *err)
         .nports = 2,
         .allow_tcg = a->o->allow_tcg,
     };
+    return spec;
+}
+
+static int boot_vm(struct agent *a, const char *cmdline, struct evm_err *err)
+{
+    struct vm_spec spec = make_spec(a, cmdline);
     struct vm_events ev = {.on_console_line = on_console_line, .on_exit = on_vm_exit, .ctx = a};
     int r = vm_start(&a->loop, &spec, &ev, &a->vm, &a->info, err);
     if (r < 0)
@@ -504,6 +482,8 @@ int run_agent(const struct run_opts *o, struct evm_err *err)
     struct dirlock lock = {.fd = -1};
     int r = setup_paths(a, err);
     if (r == 0)
+        r = make_dirs(a, err);
+    if (r == 0)
         r = dirlock_acquire(o->data_dir, &lock, err);
     if (r < 0) {
         free(a);
@@ -534,6 +514,30 @@ int run_agent(const struct run_opts *o, struct evm_err *err)
     uv_loop_close(&a->loop);
     hostcfg_free(&a->cfg);
     dirlock_release(&lock);
+    free(a);
+    return r;
+}
+
+int run_plan(const struct run_opts *o, char **json, struct evm_err *err)
+{
+    *json = NULL;
+    struct agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return evm_errf(err, ENOMEM, "out of memory");
+    a->o = o;
+    char cmdline[CMDLINE_MAX];
+    int r = setup_paths(a, err);
+    if (r == 0)
+        r = boot_id_generate(a->st.boot_id, err);
+    if (r == 0)
+        r = hostcfg_load(a->p.config, &a->cfg, err);
+    if (r == 0)
+        r = boot_cmdline(a, cmdline, sizeof(cmdline), err);
+    if (r == 0) {
+        struct vm_spec spec = make_spec(a, cmdline);
+        r = vm_plan(&spec, json, err);
+    }
+    hostcfg_free(&a->cfg);
     free(a);
     return r;
 }

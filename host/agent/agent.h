@@ -17,6 +17,7 @@ struct run_opts {
     const char *binary;      /* default <data-dir>/vm/linux/ephemerd-linux */
     enum compress compress;
     bool once;             /* stop right after ready and return */
+    bool dry_run;          /* print the launch plan only (run_plan) */
     bool no_disk;          /* boot without a root disk (testing the guest's failure path) */
     unsigned disk_timeout; /* seconds; 0 = the guest's default */
     unsigned ready_timeout_s;
@@ -30,5 +31,10 @@ void run_opts_defaults(struct run_opts *o);
 /* 0: stopped in order (or --once reached ready); negative errno with err naming why the VM
  * failed (the guest's EPHEMERD_FATAL reason when there is one, else the backend's). */
 int run_agent(const struct run_opts *o, struct evm_err *err);
+
+/* `run --dry-run`: the launch plan the agent would start with these options (vm_plan's
+ * JSON, malloc'd), without building anything, creating any file or starting anything. The
+ * host config is read and checked as for a boot; the boot id is a fresh one. */
+int run_plan(const struct run_opts *o, char **json, struct evm_err *err);
 
 #endif

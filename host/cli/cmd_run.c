@@ -25,6 +25,8 @@ static void run_usage(FILE *f)
             "  --data-dir DIR       the agent's data directory (holds config.toml)\n"
             "  --backend NAME       VM backend (this build: %s)\n"
             "  --once               stop right after ready and exit 0 (any failure exits 1)\n"
+            "  --dry-run            print the launch plan as JSON (QEMU's argv, or the HCS\n"
+            "                       document) and exit; builds, writes and starts nothing\n"
             "  --kernel FILE        kernel (default DIR/vm/linux/kernel)\n"
             "  --base-initrd FILE   base initrd (default DIR/vm/linux/base-initrd.img)\n"
             "  --binary FILE        daemon binary (default DIR/vm/linux/ephemerd-linux)\n"
@@ -55,7 +57,8 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
         OPT_DISKTO,
         OPT_NODISK,
         OPT_NOTCG,
-        OPT_MAXR
+        OPT_MAXR,
+        OPT_DRYRUN
     };
     static const struct option opts[] = {
         {"data-dir", required_argument, NULL, 'd'},
@@ -71,6 +74,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
         {"no-disk", no_argument, NULL, OPT_NODISK},
         {"no-tcg", no_argument, NULL, OPT_NOTCG},
         {"max-restarts", required_argument, NULL, OPT_MAXR},
+        {"dry-run", no_argument, NULL, OPT_DRYRUN},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -130,6 +134,9 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             if (cli_uint("--max-restarts", optarg, 1000000, &o->max_restarts) < 0)
                 return EXIT_USAGE;
             break;
+        case OPT_DRYRUN:
+            o->dry_run = true;
+            break;
         case 'v':
             log_init(NULL, LOG_DEBUG);
             break;
@@ -148,6 +155,19 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
     return -1;
 }
 
+static int print_plan(const struct run_opts *o)
+{
+    char *json;
+    struct evm_err err = {0};
+    if (run_plan(o, &json, &err) < 0) {
+        log_error("%s", err.msg);
+        return EXIT_FAIL;
+    }
+    puts(json);
+    free(json);
+    return EXIT_OK;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
@@ -155,6 +175,8 @@ int cmd_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     struct evm_err err = {0};
+    if (o.dry_run)
+        return print_plan(&o);
     if (run_agent(&o, &err) < 0) {
         log_error("%s", err.msg);
         return EXIT_FAIL;

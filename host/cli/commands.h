@@ -18,5 +18,6 @@ int cmd_initrd(int argc, char **argv);
 int cmd_cmdline(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #endif

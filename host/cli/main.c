@@ -19,6 +19,7 @@ static void usage(FILE *f)
           "  cmdline          print the kernel command line the agent would boot with\n"
           "  run              boot the VM and supervise it\n"
           "  status           print the agent's health\n"
+          "  doctor           check whether a boot can work on this host\n"
           "\n"
           "Run 'ephemerd-vmhost COMMAND --help' for a command's options.\n"
           "Exit codes: 0 success, 1 failure (reason on stderr), 2 usage error,\n"
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "doctor") == 0)
+        return cmd_doctor(argc - 1, argv + 1);
     fprintf(stderr, "ephemerd-vmhost: unknown command '%s' (see --help)\n", cmd);
     return EXIT_USAGE;
 }

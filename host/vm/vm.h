@@ -123,4 +123,24 @@ void vm_kill(struct vm *vm);
  * for the close callbacks to finish). */
 void vm_close(struct vm *vm);
 
+/* ---- what `run --dry-run` and `doctor` ask of the backend, starting nothing ---------- */
+
+/* The launch plan for spec as a JSON object (malloc'd, NUL-terminated):
+ *   QEMU: {"backend":"qemu","accelerator":"kvm"|"tcg","argv":[…]}, with the loopback ports
+ *         that are picked at start shown as 0;
+ *   HCS:  {"backend":"hcs","document":{…the compute system document…},"endpoint":{…}}.
+ * Reads the host (which programs exist, KVM) but changes nothing. */
+int vm_plan(const struct vm_spec *spec, char **json, struct evm_err *err);
+
+struct vm_check {
+    const char *what; /* e.g. "qemu-system-x86_64", "/dev/kvm", "Hyper-V platform" */
+    bool ok;
+    bool required;    /* a boot cannot work while this fails */
+    char detail[256]; /* what was found */
+    char fix[256];    /* when !ok: one line saying how to fix it */
+};
+
+/* The backend's checks of this host, each reported through report as it completes. */
+void vm_host_checks(void (*report)(void *ctx, const struct vm_check *c), void *ctx);
+
 #endif

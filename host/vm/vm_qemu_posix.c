@@ -39,10 +39,10 @@
 #include "linebuf.h"
 #include "log.h"
 #include "vm/qemu_argv.h"
+#include "vm/qemu_host.h"
 #include "vm/qmp.h"
 #include "vm/vm.h"
 
-#define QEMU_BIN "qemu-system-x86_64"
 #define CONSOLE_MAX_LINE 8192
 #define STDERR_MAX_LINE 1024
 #define QMP_CONNECT_MS 10000
@@ -86,73 +86,6 @@ const struct vm_backend *vm_backend(void)
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */
-
-/* First executable `name` on PATH, malloc'd; NULL when absent. */
-static char *find_on_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    const char *p = path;
-    while (*p) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len > 0) {
-            char *cand = qemu_asprintf("%.*s/%s", (int)len, p, name);
-            if (!cand)
-                return NULL;
-            struct stat st;
-            if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
-                return cand;
-            free(cand);
-        }
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return NULL;
-}
-
-/* Whether this CPU offers hardware virtualisation to KVM. Under a nested setup without it
- * (e.g. the kvm_pvm module: /dev/kvm opens, but only PVM-built guest kernels run) a stock
- * kernel hangs in early boot, so /dev/kvm alone is not enough. */
-static bool cpu_has_hw_virt(void)
-{
-    FILE *f = fopen("/proc/cpuinfo", "re");
-    if (!f)
-        return true; /* cannot tell: trust /dev/kvm */
-    char line[8192];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "flags", 5) != 0)
-            continue;
-        char *save = NULL;
-        for (char *tok = strtok_r(line + 5, " \t\n:", &save); tok;
-             tok = strtok_r(NULL, " \t\n:", &save)) {
-            if (strcmp(tok, "vmx") == 0 || strcmp(tok, "svm") == 0) {
-                found = true;
-                break;
-            }
-        }
-        break; /* the first CPU's flags tell */
-    }
-    fclose(f);
-    return found;
-}
-
-/* 0: KVM usable; else a negative errno and err says why not. */
-static int kvm_usable(struct evm_err *err)
-{
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return evm_errf(err, errno, "/dev/kvm: %s", strerror(errno));
-    close(fd);
-    if (!cpu_has_hw_virt())
-        return evm_errf(err, ENODEV,
-                        "/dev/kvm opens but the CPU shows no vmx/svm (nested KVM without "
-                        "hardware virtualisation cannot run a stock kernel)");
-    return 0;
-}
 
 /* Binds 127.0.0.1:0 and returns the socket (kept open so that several picks differ). */
 static int pick_port(uint16_t *port, struct evm_err *err)
@@ -633,16 +566,16 @@ static int check_spec(const struct vm_spec *spec, struct evm_err *err)
 static int find_tools(struct launch *l, const struct vm_spec *spec, struct evm_err *err)
 {
     struct evm_err why = {0};
-    l->kvm = kvm_usable(&why) == 0;
+    l->kvm = qemu_kvm_usable(&why) == 0;
     if (!l->kvm && !spec->allow_tcg)
         return evm_errf(err, ENODEV, "vm: %s and TCG not allowed", why.msg);
     if (!l->kvm)
         log_warn("vm: KVM unusable (%s); emulating with TCG (slow)", why.msg);
-    l->qemu = find_on_path(QEMU_BIN);
+    l->qemu = qemu_find_on_path(QEMU_BIN);
     if (!l->qemu)
         return evm_errf(err, ENOENT, "vm: %s not found on PATH (install qemu-system-x86)",
                         QEMU_BIN);
-    l->setpriv = find_on_path("setpriv");
+    l->setpriv = qemu_find_on_path("setpriv");
     if (!l->setpriv)
         log_warn("vm: setpriv not found: qemu will not be killed if this agent dies");
     return 0;
