@@ -20,6 +20,7 @@
 #                    root (slow; not part of make test)
 #   make hcs-fake    the simulated HCS DLLs (test only); make test-hcs-fake: their tests
 #   make hcs-boot    a real boot through test/hcs/hcsboot.py (the Linux side of the HCS tests)
+#   make e2e-hcs     the Windows agent under wine through the simulated HCS (test/e2e/e2e-hcs.sh)
 #   make setup       install the Debian packages (run by every target that needs them)
 #   make format      clang-format the tree
 #   make clean
@@ -185,7 +186,7 @@ MUSL_STAMP  := $(MUSL_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
         guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check fresh-check \
-        hcs-boot
+        hcs-boot e2e-hcs
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -357,7 +358,7 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	scripts/test/fuzz.sh 120 $(FUZZ_BINS)
 
-test: e2e-assets check layer-check test-windows test-hcs-fake fuzz-smoke e2e hcs-boot
+test: e2e-assets check layer-check test-windows test-hcs-fake fuzz-smoke e2e e2e-hcs hcs-boot
 	@echo "make test: all suites passed"
 
 demo: e2e-assets
@@ -375,6 +376,10 @@ fresh-check:
 
 hcs-boot: e2e-assets
 	BUILD=$(BUILD) VMHOST=$(NATIVE_BIN) test/hcs/test-hcsboot.sh
+
+# The Windows agent under wine through the simulated HCS, booting QEMU via hcsboot.py.
+e2e-hcs: e2e-assets windows hcs-fake
+	BUILD=$(BUILD) test/e2e/e2e-hcs.sh $(WIN_BIN)
 
 include test/hcs/fake/fake.mk
 

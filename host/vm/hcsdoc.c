@@ -343,3 +343,46 @@ int hcsdoc_kernel_args(unsigned cpus, char *buf, size_t n, struct evm_err *err)
         return evm_errf(err, ENOSPC, "HCS kernel arguments: do not fit in %zu bytes", n);
     return 0;
 }
+
+/* True when the whitespace-separated word w (n bytes) is one of line's words. */
+static bool has_word(const char *line, const char *w, size_t n)
+{
+    const char *p = line;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t k = strcspn(p, " ");
+        if (k == n && k > 0 && memcmp(p, w, n) == 0)
+            return true;
+        p += k;
+    }
+    return false;
+}
+
+int hcsdoc_cmdline(const char *contract, unsigned cpus, char **out, struct evm_err *err)
+{
+    *out = NULL;
+    char args[256];
+    int r = hcsdoc_kernel_args(cpus, args, sizeof(args), err);
+    if (r < 0)
+        return r;
+    size_t cap = strlen(contract) + 1 + strlen(args) + 1;
+    char *line = malloc(cap);
+    if (!line)
+        return evm_errf(err, ENOMEM, "HCS kernel command line: out of memory");
+    size_t len = (size_t)snprintf(line, cap, "%s", contract);
+    for (const char *p = args; *p;) {
+        size_t k = strcspn(p, " ");
+        if (!has_word(contract, p, k)) {
+            line[len++] = ' ';
+            memcpy(line + len, p, k);
+            len += k;
+            line[len] = '\0';
+        }
+        p += k;
+        while (*p == ' ')
+            p++;
+    }
+    *out = line;
+    return 0;
+}

@@ -69,4 +69,9 @@ int hcsdoc_build(const struct hcs_doc_params *p, char **json, struct evm_err *er
  * brd.rd_nr=0 pmtmr=0 nr_cpus=<cpus>". -EINVAL for cpus 0, -ENOSPC when n is too small. */
 int hcsdoc_kernel_args(unsigned cpus, char *buf, size_t n, struct evm_err *err);
 
+/* The contract's command line with the HCS console arguments above appended, each only when
+ * the contract's line does not already carry that exact word (the contract already ends in
+ * "panic=-1 console=ttyS0,115200"). *out is malloc'd. */
+int hcsdoc_cmdline(const char *contract, unsigned cpus, char **out, struct evm_err *err);
+
 #endif

@@ -351,10 +351,15 @@ static void handle_event(struct vm *vm, HCS_EVENT_TYPE type, const char *data)
     case HcsEventSystemCrashReport:
         on_crash(vm, data);
         break;
-    case HcsEventServiceDisconnect:
-        mark_exited(vm, VM_EXIT_UNEXPECTED, 1,
-                    "the Hyper-V compute service (vmcompute) disconnected; the VM is lost");
+    case HcsEventServiceDisconnect: {
+        /* The event carries no HRESULT; name the one every later call on the system gets. */
+        char hr[48], why[160];
+        hresult_format(HCS_E_SERVICE_DISCONNECT, hr, sizeof(hr));
+        snprintf(why, sizeof(why),
+                 "the Hyper-V compute service (vmcompute) disconnected (%s); the VM is lost", hr);
+        mark_exited(vm, VM_EXIT_UNEXPECTED, 1, why);
         break;
+    }
     default:
         str_excerpt(ex, sizeof(ex), data, strlen(data), 160);
         log_debug("vm: HCS event 0x%x: %s", (unsigned)type, ex);
@@ -666,19 +671,14 @@ static int build_document(const struct vm_spec *spec, struct launch *l, const ch
                           const char *mac, struct evm_err *err)
 {
     unsigned host = (unsigned)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
-    char args[256];
-    int r = hcsdoc_kernel_args(hcsdoc_cpu_count(spec->cpus, host), args, sizeof(args), err);
+    int r = hcsdoc_cmdline(spec->cmdline, hcsdoc_cpu_count(spec->cpus, host), &l->cmdline, err);
     if (r < 0)
         return r;
-    size_t len = strlen(spec->cmdline) + 1 + strlen(args) + 1;
-    if (len > CMDLINE_MAX)
+    if (strlen(l->cmdline) + 1 > CMDLINE_MAX)
         return evm_errf(err, E2BIG,
                         "vm: the kernel command line with HCS's console arguments is %zu bytes, "
                         "over the kernel's %d",
-                        len - 1, CMDLINE_MAX - 1);
-    if (!(l->cmdline = malloc(len)))
-        return evm_errf(err, ENOMEM, "vm: out of memory");
-    snprintf(l->cmdline, len, "%s %s", spec->cmdline, args);
+                        strlen(l->cmdline), CMDLINE_MAX - 1);
     struct hcs_doc_params p = {
         .schema = l->schema,
         .owner = HCS_OWNER,

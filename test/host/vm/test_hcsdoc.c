@@ -451,16 +451,45 @@ static void test_kernel_args(void **state)
     assert_non_null(strstr(err.msg, "processor count"));
 }
 
+static void test_cmdline_appends_only_missing_words(void **state)
+{
+    (void)state;
+    char *line = NULL;
+    struct evm_err err = {0};
+    assert_int_equal(hcsdoc_cmdline("rdinit=/init ephemerd.root_disk=/dev/sda panic=-1 "
+                                    "console=ttyS0,115200",
+                                    4, &line, &err),
+                     0);
+    assert_string_equal(line, "rdinit=/init ephemerd.root_disk=/dev/sda panic=-1 "
+                              "console=ttyS0,115200 8250_core.nr_uarts=1 "
+                              "8250_core.skip_txen_test=1 pci=off brd.rd_nr=0 pmtmr=0 nr_cpus=4");
+    free(line);
+    /* a different value is not the same word: both stay, the kernel takes the last */
+    assert_int_equal(hcsdoc_cmdline("console=tty0", 1, &line, &err), 0);
+    assert_non_null(strstr(line, "console=tty0 console=ttyS0,115200 "));
+    free(line);
+    assert_int_equal(hcsdoc_cmdline("x", 0, &line, &err), -EINVAL);
+    assert_null(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_schema_2_1_refused),  cmocka_unit_test(test_schema_chosen),
-        cmocka_unit_test(test_schema_malformed),    cmocka_unit_test(test_golden_full),
-        cmocka_unit_test(test_golden_no_disk),      cmocka_unit_test(test_golden_no_nic),
-        cmocka_unit_test(test_golden_bare_rounded), cmocka_unit_test(test_golden_paths),
-        cmocka_unit_test(test_paths_round_trip),    cmocka_unit_test(test_refuses_missing),
-        cmocka_unit_test(test_refuses_bad_text),    cmocka_unit_test(test_refuses_bad_nic),
-        cmocka_unit_test(test_refuses_bad_numbers), cmocka_unit_test(test_rounding_helpers),
+        cmocka_unit_test(test_cmdline_appends_only_missing_words),
+        cmocka_unit_test(test_schema_2_1_refused),
+        cmocka_unit_test(test_schema_chosen),
+        cmocka_unit_test(test_schema_malformed),
+        cmocka_unit_test(test_golden_full),
+        cmocka_unit_test(test_golden_no_disk),
+        cmocka_unit_test(test_golden_no_nic),
+        cmocka_unit_test(test_golden_bare_rounded),
+        cmocka_unit_test(test_golden_paths),
+        cmocka_unit_test(test_paths_round_trip),
+        cmocka_unit_test(test_refuses_missing),
+        cmocka_unit_test(test_refuses_bad_text),
+        cmocka_unit_test(test_refuses_bad_nic),
+        cmocka_unit_test(test_refuses_bad_numbers),
+        cmocka_unit_test(test_rounding_helpers),
         cmocka_unit_test(test_kernel_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
