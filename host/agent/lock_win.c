@@ -11,6 +11,9 @@
 
 #include "winutil.h"
 
+#define LOCK_TRIES 10
+#define LOCK_RETRY_MS 20
+
 int dirlock_acquire(const char *data_dir, struct dirlock *l, struct evm_err *err)
 {
     char path[4096];
@@ -21,8 +24,15 @@ int dirlock_acquire(const char *data_dir, struct dirlock *l, struct evm_err *err
         l->fd = -1;
         return evm_errf(err, e, "%s: cannot convert the path", path);
     }
-    HANDLE h = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_ALWAYS,
-                           FILE_ATTRIBUTE_NORMAL, NULL);
+    HANDLE h;
+    for (int tries = 0;; tries++) {
+        h = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_ALWAYS,
+                        FILE_ATTRIBUTE_NORMAL, NULL);
+        if (h != INVALID_HANDLE_VALUE || GetLastError() != ERROR_SHARING_VIOLATION ||
+            tries >= LOCK_TRIES)
+            break;
+        Sleep(LOCK_RETRY_MS); /* `status` probing holds it for an instant */
+    }
     free(wpath);
     if (h == INVALID_HANDLE_VALUE) {
         DWORD code = GetLastError();
@@ -45,4 +55,31 @@ void dirlock_release(struct dirlock *l)
     if (l->fd >= 0)
         _close(l->fd);
     l->fd = -1;
+}
+
+int dirlock_held(const char *data_dir, bool *held, struct evm_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/vmhost.lock", data_dir);
+    *held = false;
+    int e = 0;
+    wchar_t *wpath = win_wide(path, &e);
+    if (!wpath)
+        return evm_errf(err, e, "%s: cannot convert the path", path);
+    HANDLE h =
+        CreateFileW(wpath, GENERIC_READ, 0, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    DWORD code = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+    free(wpath);
+    if (h != INVALID_HANDLE_VALUE) {
+        CloseHandle(h);
+        return 0;
+    }
+    if (code == ERROR_SHARING_VIOLATION) {
+        *held = true;
+        return 0;
+    }
+    if (code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND)
+        return 0;
+    char msg[256];
+    return evm_errf(err, win_errno(code), "%s: %s", path, win_strerror(code, msg, sizeof(msg)));
 }

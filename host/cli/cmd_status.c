@@ -1,7 +1,9 @@
 /* cmd_status.c — `ephemerd-vmhost status`: the agent's health from DIR/status.json. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/lock.h"
 #include "agent/status.h"
 #include "cli/commands.h"
 #include "log.h"
@@ -10,8 +12,11 @@ int cmd_status(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         puts("Usage: ephemerd-vmhost status --data-dir DIR\n\n"
-             "Prints the agent's health (DIR/status.json). Exit 0 when the VM is ready, 1 when\n"
-             "it is not (the reason is printed), 2 on a usage error.");
+             "Prints the agent's health (DIR/status.json). The data dir's lock tells whether an\n"
+             "agent is running: without one, a state that only a running agent can be in\n"
+             "(starting, booting, ready, stopping, restarting) is reported as stale, with the\n"
+             "last known state. Exit 0 when an agent is running and the VM is ready, 1 when\n"
+             "not (the reason is printed), 2 on a usage error.");
         return EXIT_OK;
     }
     if (argc != 3 || strcmp(argv[1], "--data-dir") != 0) {
@@ -26,7 +31,18 @@ int cmd_status(int argc, char **argv)
         log_error("%s", err.msg);
         return EXIT_FAIL;
     }
-    printf("state:      %s\nboot id:    %s\nrestarts:   %u\n", s.state, s.boot_id, s.restarts);
+    /* The document outlives its agent: only a running agent makes its state current. */
+    bool running = false;
+    if (dirlock_held(argv[2], &running, &err) < 0) {
+        log_error("%s", err.msg);
+        return EXIT_FAIL;
+    }
+    bool final = strcmp(s.state, "stopped") == 0 || strcmp(s.state, "failed") == 0;
+    if (!running && !final)
+        printf("state:      stale (no agent is running; last known state: %s)\n", s.state);
+    else
+        printf("state:      %s%s\n", s.state, running ? "" : " (no agent is running)");
+    printf("boot id:    %s\nrestarts:   %u\n", s.boot_id, s.restarts);
     if (s.ip[0])
         printf("guest ip:   %s\n", s.ip);
     if (s.containerd_port)
@@ -38,5 +54,5 @@ int cmd_status(int argc, char **argv)
         printf("last error: %s\n", s.last_error);
     if (s.last_fatal[0])
         printf("last fatal: %s\n", s.last_fatal);
-    return strcmp(s.state, "ready") == 0 ? EXIT_OK : EXIT_FAIL;
+    return running && strcmp(s.state, "ready") == 0 ? EXIT_OK : EXIT_FAIL;
 }
