@@ -17,7 +17,6 @@ struct qemu_launch {
     const char *setpriv;        /* util-linux setpriv for PR_SET_PDEATHSIG; NULL: none */
     long agent_pid;             /* with setpriv: QEMU starts only if its parent is still this */
     const char *qmp_path;       /* QMP unix socket */
-    const char *pid_path;       /* -pidfile */
     const uint16_t *host_ports; /* spec->nports loopback ports, forwarded to spec->guest_ports */
 };
 

@@ -152,8 +152,6 @@ int qemu_argv_build(struct qemu_argv *a, const struct qemu_launch *l, struct evm
     free(q);
     arg(a, "-mon");
     arg(a, "chardev=qmp,mode=control");
-    arg(a, "-pidfile");
-    arg(a, l->pid_path);
     if (a->oom) {
         qemu_argv_free(a);
         return evm_errf(err, ENOMEM, "vm: out of memory building qemu's command line");

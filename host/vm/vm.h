@@ -46,7 +46,7 @@ struct vm_spec {
     unsigned cpus;           /* >= 1 */
     unsigned memory_mb;      /* >= the backend's min_memory_mb */
     const char *disk;        /* root disk (vm_disk_ensure made it), NULL: none */
-    const char *state_dir;   /* per-VM runtime files: sockets, pid file (created if missing) */
+    const char *state_dir;   /* per-VM runtime files: sockets (created 0700 if missing) */
     const char *console_log; /* every console byte is appended here (0600) */
     /* The guest TCP ports the host must reach (containerd, dispatch, …). How it reaches them
      * is the backend's answer in vm_info.reach. */

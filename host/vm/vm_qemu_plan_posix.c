@@ -39,7 +39,6 @@ int vm_plan(const struct vm_spec *spec, char **json, struct evm_err *err)
     char *qemu = qemu_find_on_path(QEMU_BIN);
     char *setpriv = qemu_find_on_path("setpriv");
     char *qmp = qemu_asprintf("%s/qmp.sock", spec->state_dir);
-    char *pid = qemu_asprintf("%s/qemu.pid", spec->state_dir);
     static const uint16_t picked_at_start[VM_MAX_PORTS] = {0};
     struct qemu_launch l = {
         .spec = spec,
@@ -48,12 +47,10 @@ int vm_plan(const struct vm_spec *spec, char **json, struct evm_err *err)
         .setpriv = setpriv,
         .agent_pid = (long)getpid(),
         .qmp_path = qmp ? qmp : "",
-        .pid_path = pid ? pid : "",
         .host_ports = picked_at_start,
     };
     struct qemu_argv a;
-    int r =
-        (qmp && pid) ? qemu_argv_build(&a, &l, err) : evm_errf(err, ENOMEM, "vm: out of memory");
+    int r = qmp ? qemu_argv_build(&a, &l, err) : evm_errf(err, ENOMEM, "vm: out of memory");
     if (r == 0) {
         r = plan_json(&a, kvm, json, err);
         qemu_argv_free(&a);
@@ -61,7 +58,6 @@ int vm_plan(const struct vm_spec *spec, char **json, struct evm_err *err)
     free(qemu);
     free(setpriv);
     free(qmp);
-    free(pid);
     return r;
 }
 

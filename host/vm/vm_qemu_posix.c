@@ -521,7 +521,7 @@ void vm_close(struct vm *vm)
 /* What vm_start prepares before anything runs; released by launch_free. */
 struct launch {
     bool kvm;
-    char *qemu, *setpriv, *qmp_path, *pid_path;
+    char *qemu, *setpriv, *qmp_path;
     int port_fds[VM_MAX_PORTS]; /* held until the spawn so that several picks differ */
     uint16_t ports[VM_MAX_PORTS];
     struct qemu_argv argv;
@@ -536,7 +536,6 @@ static void launch_free(struct launch *l)
     free(l->qemu);
     free(l->setpriv);
     free(l->qmp_path);
-    free(l->pid_path);
 }
 
 static void release_ports(struct launch *l)
@@ -581,15 +580,32 @@ static int find_tools(struct launch *l, const struct vm_spec *spec, struct evm_e
     return 0;
 }
 
-/* The state directory, the QMP socket (a stale one removed) and the pid file's path. */
+/* The state directory (private) and the QMP socket (a stale one removed). */
+/* The state dir holds the QMP socket: ours only, whatever mode it was left with. */
+static int private_dir(const char *path, struct evm_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return evm_errf(err, errno, "vm: %s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return evm_errf(err, ENOTDIR, "vm: %s: not a directory (a symlink is refused)", path);
+    if (st.st_uid != geteuid())
+        return evm_errf(err, EPERM, "vm: %s: owned by uid %u, not this agent's", path,
+                        (unsigned)st.st_uid);
+    if ((st.st_mode & 077) && chmod(path, 0700) != 0)
+        return evm_errf(err, errno, "vm: %s: making it private: %s", path, strerror(errno));
+    return 0;
+}
+
 static int prepare_state_dir(struct launch *l, const struct vm_spec *spec, struct evm_err *err)
 {
     int r = mkdir_p(spec->state_dir, err);
+    if (r == 0)
+        r = private_dir(spec->state_dir, err);
     if (r < 0)
         return r;
     l->qmp_path = qemu_asprintf("%s/qmp.sock", spec->state_dir);
-    l->pid_path = qemu_asprintf("%s/qemu.pid", spec->state_dir);
-    if (!l->qmp_path || !l->pid_path)
+    if (!l->qmp_path)
         return evm_errf(err, ENOMEM, "vm: out of memory");
     if (strlen(l->qmp_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
         return evm_errf(err, ENAMETOOLONG, "vm: %s: longer than a unix socket path may be",
@@ -614,6 +630,32 @@ static int pick_ports(struct launch *l, const struct vm_spec *spec, struct evm_e
     return 0;
 }
 
+/* console.log: appended to, never through a symlink, never a file with another name (a hard
+ * link), and 0600 whatever mode an existing one had: the console can carry what the guest
+ * prints. */
+static int open_console_log(const char *path, int *fd, struct evm_err *err)
+{
+    *fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+    if (*fd < 0)
+        return evm_errf(err, errno, "vm: opening console log %s: %s", path, strerror(errno));
+    struct stat st;
+    int r = 0;
+    if (fstat(*fd, &st) != 0)
+        r = evm_errf(err, errno, "vm: console log %s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        r = evm_errf(err, EINVAL, "vm: console log %s: not a regular file", path);
+    else if (st.st_nlink != 1)
+        r = evm_errf(err, EMLINK, "vm: console log %s: has %lu links (a hard link is refused)",
+                     path, (unsigned long)st.st_nlink);
+    else if ((st.st_mode & 07777) != 0600 && fchmod(*fd, 0600) != 0)
+        r = evm_errf(err, errno, "vm: console log %s: making it 0600: %s", path, strerror(errno));
+    if (r < 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return r;
+}
+
 static int vm_new(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events *ev,
                   struct vm **out, struct evm_err *err)
 {
@@ -629,13 +671,8 @@ static int vm_new(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_e
         r = evm_errf(err, ENOMEM, "vm: out of memory");
         goto fail;
     }
-    vm->console_fd =
-        open(spec->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (vm->console_fd < 0) {
-        r = evm_errf(err, errno, "vm: opening console log %s: %s", spec->console_log,
-                     strerror(errno));
+    if ((r = open_console_log(spec->console_log, &vm->console_fd, err)) < 0)
         goto fail;
-    }
     *out = vm;
     return 0;
 fail:
@@ -720,7 +757,6 @@ int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events
             .setpriv = l.setpriv,
             .agent_pid = (long)getpid(),
             .qmp_path = l.qmp_path,
-            .pid_path = l.pid_path,
             .host_ports = l.ports,
         };
         r = qemu_argv_build(&l.argv, &ql, err);

@@ -118,6 +118,8 @@ s1_first_boot() {
   check "orderly stop reached the daemon" has "STANDIN exiting on SIGTERM" "$c" || ok=1
   check "init reported the exit" grep -q 'EPHEMERD_EXIT status=0' "$c" || ok=1
   check "no secret in the agent log" hasnt "e2e-secret-token" "$o" || ok=1
+  # run_vm truncates console.log with the shell's umask (0644): the agent makes it 0600
+  check "console.log made 0600" test "$(stat -c %a "$data/vm/linux/console.log")" = 600 || ok=1
   stopped_on_console "$o" "$c" || ok=1
   return $ok
 }

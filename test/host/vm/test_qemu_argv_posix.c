@@ -31,7 +31,6 @@ static void build(struct qemu_argv *a, const struct vm_spec *spec, bool kvm, con
         .setpriv = setpriv,
         .agent_pid = 4242,
         .qmp_path = "/run/x,y/qmp.sock",
-        .pid_path = "/run/x/qemu.pid",
         .host_ports = ports,
     };
     struct evm_err err = {0};
@@ -73,7 +72,8 @@ static void test_tcg_without_setpriv(void **state)
     assert_string_equal(after(&a, "-serial", 0), "chardev:con");
     assert_string_equal(after(&a, "-chardev", 1),
                         "socket,id=qmp,path=/run/x,,y/qmp.sock,server=on,wait=off");
-    assert_string_equal(after(&a, "-pidfile", 0), "/run/x/qemu.pid");
+    /* no pidfile: QEMU would write it following symlinks, and the agent knows the pid */
+    assert_null(after(&a, "-pidfile", 0));
     bool no_reboot = false;
     for (size_t i = 0; i < a.n; i++)
         no_reboot |= strcmp(a.v[i], "-no-reboot") == 0;

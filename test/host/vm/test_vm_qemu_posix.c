@@ -647,6 +647,123 @@ static void test_bad_kernel_reports_qemu_error(void **state)
     free(r);
 }
 
+/* ---- the files the backend writes in the data dir, with a stand-in qemu ------------- */
+
+static void fake_exit(void *ctx, enum vm_exit_kind kind, int code, const char *reason)
+{
+    (void)kind;
+    (void)code;
+    (void)reason;
+    *(int *)ctx += 1;
+}
+
+/* vm_start with a stand-in qemu (a shell script that exits at once) on PATH; runs the loop
+ * until its exit when it started. Returns vm_start's result; err holds its message. */
+static int start_fake(const char *dir, const char *state_dir, const char *console,
+                      struct evm_err *err)
+{
+    char *bin = tu_path(dir, "bin");
+    char *qemu = tu_path(bin, "qemu-system-x86_64");
+    assert_int_equal(mkdir(bin, 0755), 0);
+    tu_write(qemu, "#!/bin/sh\nexit 1\n", 17);
+    assert_int_equal(chmod(qemu, 0755), 0);
+    char *old = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    assert_int_equal(tu_setenv("PATH", bin), 0);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct vm_spec spec = {0};
+    spec.kernel = spec.initrd = spec.cmdline = "x";
+    spec.cpus = 1;
+    spec.memory_mb = 128;
+    spec.state_dir = state_dir;
+    spec.console_log = console;
+    spec.allow_tcg = true;
+    int exits = 0;
+    struct vm_events ev = {NULL, fake_exit, &exits};
+    struct vm *vm = NULL;
+    struct vm_info info;
+    int rc = vm_start(&loop, &spec, &ev, &vm, &info, err);
+    assert_int_equal(tu_setenv("PATH", old), 0);
+    if (rc == 0) {
+        while (exits == 0 && uv_run(&loop, UV_RUN_ONCE))
+            ;
+        assert_int_equal(exits, 1);
+        vm_close(vm);
+    }
+    uv_walk(&loop, close_walk, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    free(old);
+    free(qemu);
+    free(bin);
+    return rc;
+}
+
+/* An existing console.log left world-readable, and a state dir left 0777, are made private. */
+static void test_console_log_and_state_dir_made_private(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *run = tu_path(dir, "run");
+    char *log = tu_path(dir, "console.log");
+    assert_int_equal(mkdir(run, 0700), 0);
+    assert_int_equal(chmod(run, 0777), 0);
+    tu_write(log, "old\n", 4);
+    assert_int_equal(chmod(log, 0644), 0);
+    struct evm_err err = {0};
+    assert_int_equal(start_fake(dir, run, log, &err), 0);
+    struct stat st;
+    assert_int_equal(stat(log, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(stat(run, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    char *pid = tu_path(run, "qemu.pid");
+    assert_int_equal(stat(pid, &st), -1); /* no pidfile any more */
+    free(pid);
+    tu_rmrf(dir);
+    free(run);
+    free(log);
+    free(dir);
+}
+
+/* A console.log with a second name (a hard link to a file elsewhere) is refused, and so is
+ * a state dir that is a symlink: nothing is written through them. */
+static void test_console_hardlink_and_state_symlink_refused(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *run = tu_path(dir, "run");
+    char *log = tu_path(dir, "console.log");
+    char *other = tu_path(dir, "elsewhere");
+    tu_write(other, "keep\n", 5);
+    assert_int_equal(link(other, log), 0);
+    struct evm_err err = {0};
+    assert_int_equal(start_fake(dir, run, log, &err), -EMLINK);
+    assert_non_null(strstr(err.msg, "a hard link is refused"));
+    size_t len;
+    char *text = tu_read(other, &len);
+    assert_int_equal(len, 5);
+    free(text);
+
+    assert_int_equal(unlink(log), 0);
+    char *target = tu_path(dir, "target");
+    assert_int_equal(mkdir(target, 0777), 0);
+    char *run2 = tu_path(dir, "run2");
+    assert_int_equal(symlink(target, run2), 0);
+    char *dir2 = tu_path(dir, "second");
+    assert_int_equal(mkdir(dir2, 0700), 0);
+    assert_true(start_fake(dir2, run2, log, &err) < 0);
+    assert_non_null(strstr(err.msg, "not a directory"));
+    tu_rmrf(dir);
+    free(dir2);
+    free(run2);
+    free(target);
+    free(other);
+    free(run);
+    free(log);
+    free(dir);
+}
+
 static void test_missing_qemu(void **state)
 {
     (void)state;
@@ -784,6 +901,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_spec),
         cmocka_unit_test(test_missing_qemu),
+        cmocka_unit_test(test_console_log_and_state_dir_made_private),
+        cmocka_unit_test(test_console_hardlink_and_state_symlink_refused),
         cmocka_unit_test_setup_teardown(test_hello_poweroff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_guest_reboot_ends_vm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_through_ctrl_alt_del, setup, teardown),
