@@ -26,6 +26,11 @@ int vm_disk_ensure(const char *path, uint64_t size_bytes, bool *grown, struct ev
         r = evm_errf(err, EINVAL, "root disk %s: not a regular file", path);
         goto out;
     }
+    if (st.st_uid != geteuid()) {
+        r = evm_errf(err, EPERM, "root disk %s: owned by uid %u, not this agent's", path,
+                     (unsigned)st.st_uid);
+        goto out;
+    }
     if ((uint64_t)st.st_size >= size_bytes)
         goto out;
     if (ftruncate(fd, (off_t)size_bytes) != 0) {

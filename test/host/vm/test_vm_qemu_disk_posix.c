@@ -74,11 +74,35 @@ static void test_refuses_symlink_and_directory(void **state)
     free(dir);
 }
 
+/* A disk someone else owns is refused, not grown and handed to a guest that formats it. */
+static void test_refuses_a_disk_owned_by_another_user(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* only root can give a file away */
+    char *dir = tu_tmpdir();
+    char *disk = tu_path(dir, "root.img");
+    tu_write(disk, "x", 1);
+    assert_int_equal(chown(disk, 65534, 65534), 0);
+    struct evm_err err = {0};
+    bool grown = true;
+    assert_int_equal(vm_disk_ensure(disk, 64 * MiB, &grown, &err), -EPERM);
+    assert_false(grown);
+    assert_non_null(strstr(err.msg, "owned by uid 65534"));
+    struct stat st;
+    assert_int_equal(stat(disk, &st), 0);
+    assert_int_equal(st.st_size, 1);
+    tu_rmrf(dir);
+    free(disk);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_grow_never_shrink),
         cmocka_unit_test(test_refuses_symlink_and_directory),
+        cmocka_unit_test(test_refuses_a_disk_owned_by_another_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
