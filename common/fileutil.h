@@ -5,6 +5,7 @@
 #ifndef EVM_FILEUTIL_H
 #define EVM_FILEUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ int read_full(int fd, void *buf, size_t len, size_t *got, struct evm_err *err, c
 
 /* Makes a directory and its parents (mode 0700 for new ones). */
 int mkdir_p(const char *path, struct evm_err *err);
+
+/* True when both paths exist and name the same file (the same device and inode, or on
+ * Windows the same volume and file index), whatever the names. */
+bool paths_same_file(const char *a, const char *b);
 
 /* 1 when path exists (without following a final symlink), 0 when not, negative on error. */
 int path_exists(const char *path);

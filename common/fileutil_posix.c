@@ -133,3 +133,10 @@ int path_exists(const char *path)
         return 1;
     return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 }
+
+bool paths_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}

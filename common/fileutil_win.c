@@ -235,3 +235,27 @@ int path_exists(const char *path)
     int r = win_errno(code);
     return r == ENOENT ? 0 : -r;
 }
+
+static bool file_id(const char *path, BY_HANDLE_FILE_INFORMATION *info)
+{
+    int e = 0;
+    wchar_t *w = win_wide(path, &e);
+    if (!w)
+        return false;
+    HANDLE h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    free(w);
+    if (h == INVALID_HANDLE_VALUE)
+        return false;
+    BOOL ok = GetFileInformationByHandle(h, info);
+    CloseHandle(h);
+    return ok != 0;
+}
+
+bool paths_same_file(const char *a, const char *b)
+{
+    BY_HANDLE_FILE_INFORMATION ia, ib;
+    return file_id(a, &ia) && file_id(b, &ib) &&
+           ia.dwVolumeSerialNumber == ib.dwVolumeSerialNumber &&
+           ia.nFileIndexHigh == ib.nFileIndexHigh && ia.nFileIndexLow == ib.nFileIndexLow;
+}

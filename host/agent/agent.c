@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <uv.h>
 
@@ -83,8 +84,16 @@ static int setup_paths(struct agent *a, struct evm_err *err)
                          vm_backend()->disk_file, &a->p, err);
 }
 
+/* The data dir is the operator's (it holds config.toml and the VM's inputs): a missing one is
+ * a mistake to report, not a tree to create. Below it the agent makes what it needs. */
 static int make_dirs(struct agent *a, struct evm_err *err)
 {
+    struct stat st;
+    if (stat(a->o->data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return evm_errf(err, ENOENT,
+                        "data directory %s: not a directory (create it and put config.toml "
+                        "and vm/linux/ in it; see docs/running.md)",
+                        a->o->data_dir);
     int r = mkdir_p(a->p.vmdir, err);
     if (r == 0)
         r = mkdir_p(a->p.state, err);

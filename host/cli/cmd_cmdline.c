@@ -7,6 +7,7 @@
 
 #include "config/bootparams.h"
 #include "cmdline.h"
+#include "bootid.h"
 #include "cli/commands.h"
 #include "config/hostcfg.h"
 #include "log.h"
@@ -53,6 +54,11 @@ int cmd_cmdline(int argc, char **argv)
             root_disk = optarg;
             break;
         case 'i':
+            if (!boot_id_valid(optarg)) { /* a usage error, as for `initrd build` */
+                fprintf(stderr, "ephemerd-vmhost: --boot-id %s: must be %d lowercase hex digits\n",
+                        optarg, BOOT_ID_HEX_LEN);
+                return EXIT_USAGE;
+            }
             boot_id = optarg;
             break;
         case 'x':

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -248,6 +249,19 @@ static int add_boot_member(struct build *b, struct evm_err *err)
     return 0;
 }
 
+/* Inputs that would give a boot initrd that cannot boot, or destroy an input, are refused
+ * before anything is written: an empty daemon binary, and an output that is the base itself
+ * (the same file by any name). */
+static int check_inputs(const struct build *b, struct evm_err *err)
+{
+    if (b->bin_size == 0)
+        return evm_errf(err, EINVAL, "daemon binary %s: empty file", b->o->binary);
+    if (paths_same_file(b->o->base, b->o->out))
+        return evm_errf(err, EINVAL, "output %s is the base initrd %s: it would be replaced",
+                        b->o->out, b->o->base);
+    return 0;
+}
+
 int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *res,
                      struct evm_err *err)
 {
@@ -262,7 +276,9 @@ int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *
     r = open_regular_file(o->binary, &b.bin_fd, &b.bin_size, err);
     if (r < 0)
         return evm_err_wrap(err, "daemon binary");
-    r = atomicfile_open(&b.out, o->out, err);
+    r = check_inputs(&b, err);
+    if (r == 0)
+        r = atomicfile_open(&b.out, o->out, err);
     if (r == 0) {
         b.out_open = 1;
         b.out.fail_after = o->fail_after;

@@ -187,6 +187,27 @@ static void test_doctor_missing_dir(void **state)
     free(out);
 }
 
+/* `run` on a data dir that does not exist creates nothing and says why. */
+static void test_run_refuses_missing_data_dir(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *missing = tu_path(dir, "nope");
+    struct run_opts o;
+    run_opts_defaults(&o);
+    o.data_dir = missing;
+    o.once = true;
+    struct evm_err err = {0};
+    assert_true(run_agent(&o, &err) < 0);
+    assert_non_null(strstr(err.msg, "not a directory"));
+    struct stat st;
+    assert_int_equal(stat(missing, &st), -1);
+    assert_int_equal(errno, ENOENT);
+    free(missing);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_refuses_bad_config),
         cmocka_unit_test(test_doctor_data_dir),
         cmocka_unit_test(test_doctor_missing_dir),
+        cmocka_unit_test(test_run_refuses_missing_data_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,8 @@ static void test_usage_errors(void **state)
     assert_int_equal(RUN("initrd", "build", "--help"), EXIT_OK);
     assert_int_equal(RUN("initrd", "inspect", "--help"), EXIT_OK);
     assert_int_equal(RUN("cmdline", "--help"), EXIT_OK);
+    /* a malformed boot id is a usage error for cmdline as for initrd build */
+    assert_int_equal(RUN("cmdline", "--data-dir", ".", "--boot-id", "XYZ"), EXIT_USAGE);
 }
 
 static void test_build_then_inspect(void **state)

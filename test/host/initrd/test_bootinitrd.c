@@ -548,6 +548,42 @@ static void test_mtime_limit(void **state)
     fx_free(&f);
 }
 
+/* Refused before anything is written: an empty daemon binary, and an output that is the base
+ * itself (it would be replaced by the build). */
+static void test_empty_binary_and_output_onto_base(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, 100, 0, NULL);
+    struct bootinitrd_opts bo = {
+        .base = f.base, .binary = f.binary, .boot_id = BOOT_ID, .cache_dir = f.cache, .out = f.out};
+    struct bootinitrd_result res;
+    struct evm_err err = {0};
+    assert_int_equal(bootinitrd_build(&bo, &res, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "empty file"));
+    assert_null(tu_read(f.out, NULL));
+    fx_free(&f);
+
+    fx_init(&f, 100, 100, NULL);
+    size_t before_len;
+    char *before = tu_read(f.base, &before_len);
+    bo = (struct bootinitrd_opts){.base = f.base,
+                                  .binary = f.binary,
+                                  .boot_id = BOOT_ID,
+                                  .cache_dir = f.cache,
+                                  .out = f.base};
+    evm_err_clear(&err);
+    assert_int_equal(bootinitrd_build(&bo, &res, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "it would be replaced"));
+    size_t after_len;
+    char *after = tu_read(f.base, &after_len);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    free(before);
+    free(after);
+    fx_free(&f);
+}
+
 static void test_compress_names(void **state)
 {
     (void)state;
@@ -576,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_source_date_epoch),
         cmocka_unit_test(test_mtime_limit),
+        cmocka_unit_test(test_empty_binary_and_output_onto_base),
         cmocka_unit_test(test_compress_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
