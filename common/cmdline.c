@@ -14,7 +14,6 @@
 #define KEY_PREFIX "ephemerd."
 #define CMDLINE_HEAD "rdinit=/init"
 #define CMDLINE_TAIL "panic=-1 console=ttyS0,115200"
-#define SWAP_MB_MAX 1048576u /* 1 TiB of swap: anything above is a typo */
 #define DISK_TIMEOUT_MAX 3600u
 
 enum key_kind {
@@ -76,8 +75,8 @@ static const struct key keys[] = {
     {"ephemerd.dind_allow_privileged", KEY_FLAG, F(dind_allow_privileged), 0, 0, 0, 0, NULL, "1"},
     {"ephemerd.boot_id", KEY_STR, F(boot_id), FS(boot_id), 0, 0, 0, boot_id_span_valid,
      "32 lowercase hex digits"},
-    {"ephemerd.swap_mb", KEY_UINT, F(swap_mb), 0, 0, SWAP_MB_MAX, CMDLINE_DEFAULT_SWAP_MB, NULL,
-     "megabytes 0-1048576 (0 = no swap)"},
+    {"ephemerd.swap_mb", KEY_UINT, F(swap_mb), 0, 0, CMDLINE_SWAP_MB_MAX, CMDLINE_DEFAULT_SWAP_MB,
+     NULL, "megabytes 0-1048576 (0 = no swap)"},
     {"ephemerd.disk_timeout", KEY_UINT, F(disk_timeout), 0, 1, DISK_TIMEOUT_MAX,
      CMDLINE_DEFAULT_DISK_TIMEOUT, NULL, "seconds 1-3600"},
     {"ephemerd.on_fatal", KEY_ENUM, F(on_fatal), 0, 0, N_ON_FATAL - 1, ON_FATAL_POWEROFF, NULL,

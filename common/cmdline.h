@@ -14,7 +14,16 @@
 
 #define CMDLINE_DEFAULT_PORT 10000u
 #define CMDLINE_DEFAULT_SWAP_MB 4096u
+#define CMDLINE_SWAP_MB_MAX 1048576u /* 1 TiB of swap: anything above is a typo */
 #define CMDLINE_DEFAULT_DISK_TIMEOUT 60u
+
+/* The guest's swapfile rule (guest/swap.c swap_size_mb, docs/guest-init.md), here because the
+ * host's config check warns by it too: ephemerd.swap_mb asks for a size; the swapfile gets at
+ * most 1/SWAP_FS_DIVISOR of the root filesystem and leaves SWAP_RESERVE_MB of its free space;
+ * below SWAP_MIN_MB there is no swap at all. */
+#define SWAP_FS_DIVISOR 4u
+#define SWAP_RESERVE_MB 256u
+#define SWAP_MIN_MB 64u
 
 enum on_fatal { ON_FATAL_POWEROFF = 0, ON_FATAL_SHELL, ON_FATAL_HANG };
 
@@ -24,7 +33,7 @@ struct boot_params {
     bool dind;
     bool dind_allow_privileged;
     char boot_id[BOOT_ID_HEX_LEN + 1]; /* empty when not given */
-    unsigned swap_mb;                  /* 0 = no swap */
+    unsigned swap_mb;                  /* 0 = no swap; a request, see SWAP_FS_DIVISOR */
     unsigned disk_timeout;             /* seconds */
     enum on_fatal on_fatal;
 };

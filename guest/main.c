@@ -204,7 +204,9 @@ static void step_disk(struct init *in)
              formatted ? " (new filesystem)" : "");
 }
 
-/* 7. First populate; the daemon binary every boot; swap. */
+/* 7. First populate; the daemon binary every boot; swap, sized to what the disk holds once
+ * the rootfs is in place (swap_setup: made when missing, kept as it is once made, never
+ * fatal: a disk with no room for it boots without swap). No room for the rootfs is fatal. */
 static void step_populate(struct init *in)
 {
     struct evm_err err = {0};
@@ -212,13 +214,10 @@ static void step_populate(struct init *in)
         log_info("first boot on this disk: populating from " ROOTFS_TARBALL);
         if (populate_rootfs(ROOTFS_TARBALL, NEWROOT, &err) < 0)
             fatal(in, "populate", err.msg);
-        if (in->params.swap_mb > 0 && swap_create(SWAPFILE, in->params.swap_mb, &err) < 0)
-            fatal(in, "populate", err.msg);
     }
     if (install_daemon(NEWROOT, TAIL_BINARY_PATH, &err) < 0)
         fatal(in, "populate", err.msg);
-    if (in->params.swap_mb > 0 && path_exists(SWAPFILE) == 1 && swap_enable(SWAPFILE, &err) < 0)
-        log_warn("swap: %s", err.msg);
+    swap_setup(SWAPFILE, in->params.swap_mb, NULL);
 }
 
 /* 8. Sysctls. */

@@ -1,6 +1,7 @@
-/* swap.c — the swapfile: allocated with fallocate (zeros written where that is not
+/* swap.c — the swapfile: its size by the documented rule (swap_size_mb: what the root
+ * filesystem can hold), allocated with fallocate (zeros written where that is not
  * supported), a swap v1 header written here instead of exec'ing mkswap, atomic rename into
- * place; swapon on a regular file only. */
+ * place; swapon on a regular file only; swap_setup, step 7's never-fatal sequence. */
 #include "swap.h"
 
 #include <errno.h>
@@ -10,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/swap.h>
 #include <unistd.h>
 
+#include "cmdline.h" /* SWAP_FS_DIVISOR, SWAP_RESERVE_MB, SWAP_MIN_MB */
 #include "log.h"
 #include "random.h"
 
@@ -111,18 +114,45 @@ static int swap_write_header(int fd, const char *path, uint64_t size, size_t ps,
     return rc;
 }
 
+/* The directory holding path, into dir[cap]. */
+static int swap_dir_of(const char *path, char *dir, size_t cap, struct evm_err *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, cap, ".");
+    else if (slash == path)
+        snprintf(dir, cap, "/");
+    else if ((size_t)(slash - path) < cap)
+        snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+    else
+        return evm_errf(err, ENAMETOOLONG, "swap: path too long: %s", path);
+    return 0;
+}
+
+/* "<path>.new", the temporary swap_create writes, into tmp[cap]. */
+static int swap_tmp_path(const char *path, char *tmp, size_t cap, struct evm_err *err)
+{
+    if (snprintf(tmp, cap, "%s.new", path) >= (int)cap)
+        return evm_errf(err, ENAMETOOLONG, "swap: path too long: %s", path);
+    return 0;
+}
+
+/* Removes the temporary of an interrupted swap_create (by its own name only). */
+static int swap_remove_leftover(const char *tmp, struct evm_err *err)
+{
+    if (unlink(tmp) < 0 && errno != ENOENT) {
+        int e = errno;
+        return evm_errf(err, e, "swap: removing the leftover %s: %s", tmp, strerror(e));
+    }
+    return 0;
+}
+
 static int swap_fsync_dir_of(const char *path, struct evm_err *err)
 {
     char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == path)
-        strcpy(dir, "/");
-    else if ((size_t)(slash - path) < sizeof(dir))
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    else
-        return evm_errf(err, ENAMETOOLONG, "swap: path too long: %s", path);
+    int r = swap_dir_of(path, dir, sizeof(dir), err);
+    if (r < 0)
+        return r;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return evm_errf(err, errno, "swap: opening %s: %s", dir, strerror(errno));
@@ -146,18 +176,16 @@ int swap_create(const char *path, unsigned mb, struct evm_err *err)
         return evm_errf(err, EINVAL, "swap: %u MiB is too large for a swapfile", mb);
 
     char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
-        return evm_errf(err, ENAMETOOLONG, "swap: path too long: %s", path);
-    if (unlink(tmp) < 0 && errno != ENOENT) {
-        int e = errno;
-        return evm_errf(err, e, "swap: removing the leftover %s: %s", tmp, strerror(e));
-    }
+    int rc = swap_tmp_path(path, tmp, sizeof(tmp), err);
+    if (rc == 0)
+        rc = swap_remove_leftover(tmp, err);
+    if (rc < 0)
+        return rc;
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         int e = errno;
         return evm_errf(err, e, "swap: creating %s: %s", tmp, strerror(e));
     }
-    int rc = 0;
     if (fchmod(fd, 0600) < 0) {
         int e = errno;
         rc = evm_errf(err, e, "swap: chmod %s: %s", tmp, strerror(e));
@@ -252,4 +280,113 @@ int swap_enable(const char *path, struct evm_err *err)
     }
     log_info("swap: enabled %s (%lld MiB)", path, (long long)(st.st_size >> 20));
     return 0;
+}
+
+/* ---- sizing and step 7 -------------------------------------------------------------- */
+
+unsigned swap_size_mb(unsigned requested_mb, uint64_t fs_total_bytes, uint64_t fs_avail_bytes,
+                      bool *capped)
+{
+    uint64_t mb = requested_mb;
+    uint64_t share = (fs_total_bytes >> 20) / SWAP_FS_DIVISOR;
+    uint64_t free_mb = fs_avail_bytes >> 20;
+    uint64_t room = free_mb > SWAP_RESERVE_MB ? free_mb - SWAP_RESERVE_MB : 0;
+    if (share < mb)
+        mb = share;
+    if (room < mb)
+        mb = room;
+    if (mb < SWAP_MIN_MB)
+        mb = 0;
+    if (capped)
+        *capped = mb < requested_mb;
+    return (unsigned)mb;
+}
+
+/* Size and free space of the filesystem holding dir. */
+static int swap_measure(const char *dir, uint64_t *total, uint64_t *avail, struct evm_err *err)
+{
+    struct statvfs sv;
+    if (statvfs(dir, &sv) < 0) {
+        int e = errno;
+        return evm_errf(err, e, "swap: statvfs %s: %s", dir, strerror(e));
+    }
+    uint64_t unit = sv.f_frsize ? (uint64_t)sv.f_frsize : (uint64_t)sv.f_bsize;
+    *total = (uint64_t)sv.f_blocks * unit;
+    *avail = (uint64_t)sv.f_bavail * unit;
+    return 0;
+}
+
+/* The warning for a capped or skipped request (on the console, where the operator looks). */
+static void swap_warn_capped(unsigned requested, unsigned granted, uint64_t total, uint64_t avail)
+{
+    unsigned long long fs_mb = total >> 20, free_mb = avail >> 20;
+    if (granted > 0)
+        log_warn("swap: %u MiB requested, %u MiB granted: a swapfile takes at most 1/%u of the "
+                 "root filesystem (%llu MiB) and leaves %u MiB of its free space (%llu MiB)",
+                 requested, granted, SWAP_FS_DIVISOR, fs_mb, SWAP_RESERVE_MB, free_mb);
+    else if (requested < SWAP_MIN_MB)
+        log_warn("swap: %u MiB requested, none granted: below the %u MiB minimum swapfile; "
+                 "booting without swap",
+                 requested, SWAP_MIN_MB);
+    else
+        log_warn("swap: %u MiB requested, none granted: the root filesystem (%llu MiB, %llu MiB "
+                 "free) holds less than the %u MiB minimum swapfile (at most 1/%u of it, "
+                 "leaving %u MiB free); booting without swap",
+                 requested, fs_mb, free_mb, SWAP_MIN_MB, SWAP_FS_DIVISOR, SWAP_RESERVE_MB);
+}
+
+/* path does not exist: a swapfile as large as the filesystem allows, up to requested_mb. */
+static void swap_create_fitted(const char *path, unsigned requested_mb, struct swap_outcome *o)
+{
+    struct evm_err err = {0};
+    char tmp[4096], dir[4096];
+    uint64_t total = 0, avail = 0;
+    /* The leftover first: its blocks would count as used. */
+    int r = swap_tmp_path(path, tmp, sizeof(tmp), &err);
+    if (r == 0)
+        r = swap_remove_leftover(tmp, &err);
+    if (r == 0)
+        r = swap_dir_of(path, dir, sizeof(dir), &err);
+    if (r == 0)
+        r = swap_measure(dir, &total, &avail, &err);
+    if (r < 0) {
+        log_warn("%s; booting without swap", err.msg);
+        return;
+    }
+    bool capped = false;
+    unsigned mb = swap_size_mb(requested_mb, total, avail, &capped);
+    if (capped)
+        swap_warn_capped(requested_mb, mb, total, avail);
+    if (mb == 0)
+        return;
+    if (swap_create(path, mb, &err) < 0) {
+        log_warn("%s; booting without swap", err.msg);
+        return;
+    }
+    o->granted_mb = mb;
+    o->created = true;
+}
+
+static bool swap_missing(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) < 0 && errno == ENOENT;
+}
+
+void swap_setup(const char *path, unsigned requested_mb, struct swap_outcome *out)
+{
+    struct swap_outcome o = {.granted_mb = 0, .created = false, .enabled = false};
+    struct evm_err err = {0};
+    if (requested_mb == 0)
+        log_info("swap: none (ephemerd.swap_mb=0)");
+    if (requested_mb > 0 && swap_missing(path))
+        swap_create_fitted(path, requested_mb, &o);
+    /* An existing swapfile (also one another size) is used as it is. */
+    if (requested_mb > 0 && !swap_missing(path)) {
+        o.enabled = swap_enable(path, &err) == 0;
+        if (!o.enabled)
+            log_warn("%s; booting without swap", err.msg);
+    }
+    if (out)
+        *out = o;
 }

@@ -1,13 +1,39 @@
-/* swap.h — design §4 step 7, swap: the swapfile made on first populate (allocated, with a
- * swap v1 header written here, no mkswap needed) and enabled every boot. */
+/* swap.h — design §4 step 7, swap: the swapfile sized to what the root filesystem can hold
+ * (swap_size_mb), made when missing (allocated, with a swap v1 header written here, no mkswap
+ * needed) and enabled every boot; never fatal to the boot. */
 #ifndef EVM_GUEST_SWAP_H
 #define EVM_GUEST_SWAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
 
 #define SWAP_LABEL "ephemerd-swap"
+
+/* The swapfile size for a request of requested_mb MiB on a filesystem of fs_total_bytes with
+ * fs_avail_bytes free (statvfs: f_blocks and f_bavail, times f_frsize), in whole MiB: the
+ * least of requested_mb, 1/SWAP_FS_DIVISOR of the filesystem, and what is free less
+ * SWAP_RESERVE_MB; 0 (no swap) when requested_mb is 0 or that least is below SWAP_MIN_MB
+ * (cmdline.h). *capped (may be NULL) says whether the result is less than requested_mb. */
+unsigned swap_size_mb(unsigned requested_mb, uint64_t fs_total_bytes, uint64_t fs_avail_bytes,
+                      bool *capped);
+
+/* What swap_setup did. */
+struct swap_outcome {
+    unsigned granted_mb; /* size of a swapfile created now, 0 when none was */
+    bool created;        /* a new swapfile was made */
+    bool enabled;        /* path is active swap */
+};
+
+/* Step 7's swap; never fails the boot. requested_mb == 0: nothing (an existing swapfile is
+ * left alone, not enabled). Otherwise, when path does not exist: a leftover "<path>.new" is
+ * removed, the filesystem holding path is measured (statvfs of its directory) and a swapfile
+ * of swap_size_mb is created, with a warning naming the requested and granted MiB when that
+ * is capped or none; an existing path is left as it is, whatever its size. Then path, when
+ * it exists, is enabled. Every failure (statvfs, no room, swapon) is a warning and the boot
+ * goes on without swap. out may be NULL. */
+void swap_setup(const char *path, unsigned requested_mb, struct swap_outcome *out);
 
 /* Creates path as a swapfile of mb MiB (mb == 0: nothing, returns 0):
  * a temporary "<path>.new" (a leftover of an interrupted run is removed first) is created

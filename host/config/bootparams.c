@@ -14,6 +14,8 @@ int bootparams_from_config(const struct hostcfg *cfg, const char *root_disk, con
     if (cfg && cfg->state == HOSTCFG_OK) {
         p->dind = cfg->settings.dind_enabled;
         p->dind_allow_privileged = cfg->settings.dind_allow_privileged;
+        if (cfg->settings.swap_mb_set)
+            p->swap_mb = cfg->settings.swap_mb;
     }
     if (root_disk) {
         if (strlen(root_disk) >= sizeof(p->root_disk))

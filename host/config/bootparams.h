@@ -6,8 +6,9 @@
 #include "cmdline.h"
 #include "config/hostcfg.h"
 
-/* cfg may be NULL or not OK: the dind fallback flags are then off. root_disk and boot_id
- * may be NULL (left out). */
+/* cfg may be NULL or not OK: the dind fallback flags are then off and swap_mb is the
+ * default. [vm.linux] swap_mb, when set, is ephemerd.swap_mb. root_disk and boot_id may be
+ * NULL (left out). */
 int bootparams_from_config(const struct hostcfg *cfg, const char *root_disk, const char *boot_id,
                            struct boot_params *p, struct evm_err *err);
 

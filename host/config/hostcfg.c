@@ -4,10 +4,12 @@
 #include "config/hostcfg.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdline.h" /* CMDLINE_SWAP_MB_MAX, the guest's swap rule */
 #include "log.h"
 #include "fileutil.h"
 #include "strutil.h"
@@ -18,6 +20,7 @@ enum {
     K_CPUS,
     K_MEMORY_MB,
     K_DISK_SIZE_GB,
+    K_SWAP_MB,
     K_DIND_ENABLED,
     K_DIND_ALLOW_PRIVILEGED,
     K_LOG_LEVEL,
@@ -37,6 +40,7 @@ struct choices {
 static const struct int_range cpus_range = {1, 1024};
 static const struct int_range memory_range = {64, 16777216};
 static const struct int_range disk_range = {1, 65536};
+static const struct int_range swap_range = {0, CMDLINE_SWAP_MB_MAX}; /* as ephemerd.swap_mb */
 static const char *const level_items[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const format_items[] = {"text", "json", NULL};
 static const struct choices level_choices = {level_items, "error, warn, info, debug, trace"};
@@ -85,6 +89,10 @@ static void settings_from_wants(const struct toml_want *w, struct hostcfg_settin
         s->memory_mb = (unsigned)w[K_MEMORY_MB].value.u.integer;
     if (w[K_DISK_SIZE_GB].line)
         s->disk_size_gb = (unsigned)w[K_DISK_SIZE_GB].value.u.integer;
+    if (w[K_SWAP_MB].line) {
+        s->swap_mb = (unsigned)w[K_SWAP_MB].value.u.integer;
+        s->swap_mb_set = true;
+    }
     if (w[K_DIND_ENABLED].line)
         s->dind_enabled = w[K_DIND_ENABLED].value.u.boolean;
     if (w[K_DIND_ALLOW_PRIVILEGED].line)
@@ -110,6 +118,7 @@ int hostcfg_parse(const char *name, const char *bytes, size_t len, struct hostcf
         [K_DISK_SIZE_GB] = {.path = "vm.linux.disk_size_gb",
                             .check = check_int,
                             .check_arg = &disk_range},
+        [K_SWAP_MB] = {.path = "vm.linux.swap_mb", .check = check_int, .check_arg = &swap_range},
         [K_DIND_ENABLED] = {.path = "dind.enabled", .check = check_bool},
         [K_DIND_ALLOW_PRIVILEGED] = {.path = "dind.allow_privileged", .check = check_bool},
         [K_LOG_LEVEL] = {.path = "log.level", .check = check_choice, .check_arg = &level_choices},
@@ -122,6 +131,57 @@ int hostcfg_parse(const char *name, const char *bytes, size_t len, struct hostcf
         settings_from_wants(w, s);
     toml_wants_free(w, K_COUNT);
     return r;
+}
+
+/* ---- checks of settings that boot, but not as written -------------------------------- */
+
+static void note_swap_floor(const struct hostcfg_settings *s, hostcfg_note_fn note, void *ctx)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "vm.linux.swap_mb = %u is below the %u MiB minimum swapfile: the VM gets no swap "
+             "(write 0 to say so, or at least %u)",
+             s->swap_mb, SWAP_MIN_MB, SWAP_MIN_MB);
+    note(ctx, LOG_WARN, msg);
+}
+
+static void note_swap_cap(const struct hostcfg_settings *s, unsigned swap_mb, unsigned disk_gb,
+                          unsigned share_mb, hostcfg_note_fn note, void *ctx)
+{
+    char what[96], msg[320];
+    if (s->swap_mb_set)
+        snprintf(what, sizeof(what), "vm.linux.swap_mb = %u", swap_mb);
+    else
+        snprintf(what, sizeof(what), "the default swap of %u MiB (vm.linux.swap_mb unset)",
+                 swap_mb);
+    snprintf(msg, sizeof(msg),
+             "%s is more than 1/%u of the %u GiB root disk%s: the guest will cap the swapfile "
+             "to at most %u MiB",
+             what, SWAP_FS_DIVISOR, disk_gb,
+             s->disk_size_gb ? "" : " (vm.linux.disk_size_gb unset)", share_mb);
+    note(ctx, s->swap_mb_set ? LOG_WARN : LOG_INFO, msg);
+}
+
+unsigned hostcfg_check_settings(const struct hostcfg_settings *s, hostcfg_note_fn note, void *ctx)
+{
+    unsigned n = 0;
+    unsigned swap_mb = s->swap_mb_set ? s->swap_mb : CMDLINE_DEFAULT_SWAP_MB;
+    unsigned disk_gb = s->disk_size_gb ? s->disk_size_gb : HOSTCFG_DEFAULT_DISK_GB;
+    /* The guest's filesystem is a little smaller than the disk: "at most". */
+    uint64_t share_mb = ((uint64_t)disk_gb << 10) / SWAP_FS_DIVISOR;
+    if (swap_mb > 0 && swap_mb < SWAP_MIN_MB) {
+        note_swap_floor(s, note, ctx);
+        n++;
+    } else if (swap_mb > share_mb) {
+        note_swap_cap(s, swap_mb, disk_gb, (unsigned)share_mb, note, ctx);
+        n++;
+    }
+    return n;
+}
+
+static void log_note(void *ctx, enum log_level level, const char *msg)
+{
+    log_msg(level, "%s: %s", (const char *)ctx, msg);
 }
 
 static void set_reason(struct hostcfg *cfg, const char *msg)
@@ -167,6 +227,7 @@ int hostcfg_load(const char *path, struct hostcfg *cfg, struct evm_err *err)
     cfg->state = HOSTCFG_OK;
     cfg->bytes = buf;
     cfg->len = len;
+    hostcfg_check_settings(&cfg->settings, log_note, (void *)path);
     return 0;
 }
 

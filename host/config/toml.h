@@ -23,10 +23,15 @@
  *  - Dotted keys are composed with the current table: "vm.linux.cpus = 2" at top level,
  *    "linux.cpus = 2" under [vm] and "cpus = 2" under [vm.linux] are the same key, and
  *    "linux = { cpus = 2 }" under [vm] too.
- *  - CRLF line ends and a UTF-8 BOM are accepted. A NUL byte is never valid.
+ *  - CRLF line ends and a UTF-8 BOM are accepted. A NUL byte is never valid; inih is handed
+ *    0x7f in its place (it would end the line early), so a wanted key's line is checked for
+ *    one first and the error names the NUL and its column, not 0x7f.
  *
  * Errors (-EINVAL, or a check's own code, message "<name>:<line>: <key>: <what>"):
  *  - a wanted key whose value does not decode, fails its check, or spans several lines;
+ *  - a NUL byte anywhere on a wanted key's line (key, value, comment), on a line in a wanted
+ *    key's table that starts with its name, or in a table header naming a wanted table:
+ *    "a NUL byte (0x00) at column <n>: not allowed in TOML" (columns count bytes from 1);
  *  - a wanted key defined twice (the message names both lines);
  *  - a key that is a prefix of a wanted key but holds something other than a table;
  *  - a line in a wanted key's table that starts with a wanted key's name but is not a

@@ -153,6 +153,29 @@ static void rfail(struct reader *r, int code, int line, const char *key, const c
     r->rc = evm_errf(r->err, code, "%s:%d: %s: %s", r->name, line, key, what);
 }
 
+/* The 1-based column of the first NUL byte in the current line (line end excluded), 0 when
+ * there is none. inih is handed 0x7f in its place (ini_reader_fn), so the value decoder
+ * would name the wrong byte: a wanted key's line is checked here first. */
+static size_t line_nul_column(const struct reader *r)
+{
+    const char *p = r->line + r->start;
+    const char *end = r->line + r->line_len;
+    while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    const char *nul = memchr(p, '\0', (size_t)(end - p));
+    return nul ? (size_t)(nul - p) + 1 : 0;
+}
+
+/* A NUL byte in the current line, which concerns key: stops the read naming its column. */
+static bool fail_nul(struct reader *r, const char *key)
+{
+    size_t col = line_nul_column(r);
+    if (col == 0)
+        return false;
+    rfail(r, EINVAL, r->lineno, key, "a NUL byte (0x00) at column %zu: not allowed in TOML", col);
+    return true;
+}
+
 static void fail_nomem(struct reader *r)
 {
     r->failed = true;
@@ -209,7 +232,8 @@ static void bad_header(struct reader *r, const char *p, const char *end, bool ao
     struct toml_dec d = {.p = p + (aot ? 2 : 1), .end = end};
     struct toml_kpath k;
     if (toml_parse_key(&d, &k) == 0 && !k.opaque && names_wanted(r, &k)) {
-        rfail(r, EINVAL, r->lineno, k.s, "not a valid table header");
+        if (!fail_nul(r, k.s))
+            rfail(r, EINVAL, r->lineno, k.s, "not a valid table header");
         return;
     }
     log_debug("%s:%d: not a valid table header; its keys are ignored", r->name, r->lineno);
@@ -273,7 +297,8 @@ static void check_junk(struct reader *r, const char *p, const char *end)
         return;
     for (size_t i = 0; i < r->nwants; i++)
         if (!r->wants[i].shadowed_ && strcmp(full.s, r->wants[i].path) == 0) {
-            rfail(r, EINVAL, r->lineno, full.s, "expected \"key = value\"");
+            if (!fail_nul(r, full.s))
+                rfail(r, EINVAL, r->lineno, full.s, "expected \"key = value\"");
             return;
         }
 }
@@ -400,6 +425,8 @@ static void run_check(struct reader *r, struct toml_want *w)
 /* A wanted key on its own key line: decode text[0..len) as its value. */
 static void record(struct reader *r, struct toml_want *w, const char *text, size_t len)
 {
+    if (fail_nul(r, w->path))
+        return;
     if (w->line) {
         fail_duplicate(r, w);
         return;
@@ -508,6 +535,8 @@ static void match_value(struct reader *r, const struct toml_kpath *full, const s
 static void match_line_table(struct reader *r, const struct toml_kpath *full, const char *text,
                              size_t len)
 {
+    if (fail_nul(r, full->s))
+        return;
     if (r->incomplete) {
         fail_multiline(r, full->s);
         return;

@@ -196,6 +196,29 @@ static void test_swap_and_timeout(void **state)
     assert_int_equal(build(&p, NULL, 0, buf, sizeof(buf), &err), -EINVAL);
 }
 
+/* The swap key's limits, shared with the host config (vm.linux.swap_mb) through
+ * CMDLINE_SWAP_MB_MAX, and the guest's swap rule as the host knows it: the smallest disk the
+ * host config accepts (1 GiB) can still hold a swapfile. */
+static void test_swap_limits_shared(void **state)
+{
+    (void)state;
+    char line[64];
+    snprintf(line, sizeof(line), "ephemerd.swap_mb=%u", CMDLINE_SWAP_MB_MAX);
+    assert_int_equal(parse_ok(line, NULL).swap_mb, CMDLINE_SWAP_MB_MAX);
+    snprintf(line, sizeof(line), "ephemerd.swap_mb=%u", CMDLINE_SWAP_MB_MAX + 1);
+    parse_bad(line, "ephemerd.swap_mb: invalid value");
+    struct boot_params p;
+    boot_params_defaults(&p);
+    char buf[CMDLINE_MAX];
+    struct evm_err err;
+    p.swap_mb = CMDLINE_SWAP_MB_MAX;
+    assert_int_equal(build(&p, NULL, 0, buf, sizeof(buf), &err), 0);
+    assert_non_null(strstr(buf, " ephemerd.swap_mb=1048576 "));
+    assert_true(CMDLINE_DEFAULT_SWAP_MB >= SWAP_MIN_MB);
+    assert_true(CMDLINE_DEFAULT_SWAP_MB <= CMDLINE_SWAP_MB_MAX);
+    assert_true(SWAP_MIN_MB * SWAP_FS_DIVISOR <= 1024u);
+}
+
 static void test_on_fatal(void **state)
 {
     (void)state;
@@ -544,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_build_exact),
         cmocka_unit_test(test_port),
         cmocka_unit_test(test_swap_and_timeout),
+        cmocka_unit_test(test_swap_limits_shared),
         cmocka_unit_test(test_on_fatal),
         cmocka_unit_test(test_root_disk),
         cmocka_unit_test(test_boot_id),

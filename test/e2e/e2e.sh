@@ -9,9 +9,13 @@
 #   8 supervision: restart with backoff after a failed boot, give up after --max-restarts
 #   9 service mode: ready, `status`, the data-dir lock, orderly stop on SIGTERM
 #  10 a stop request for another boot id is ignored and logged; the right one stops the VM
+#  11 a 2 GiB disk without swap_mb: the guest caps the default 4 GiB swapfile and boots
+#     (issue 9 finding 11); the second boot keeps the swapfile as it is
 # Every VM the agent stops is stopped by the console stop request (design §4), never by the
 # backend's fallback (ctrl-alt-delete, quit): stopped_on_console checks it.
 # Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/test/e2e-assets.sh's outputs)
+# E2E_ONLY="1 11" runs only the scenarios with those numbers (default: all). Scenario 2 reuses
+# the disk scenario 1 leaves, and 3-10 the data dir: run them after 1.
 # Every scenario is bounded; no QEMU is left behind (checked at the end).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,6 +40,7 @@ check() { # check DESCRIPTION COMMAND...: one assertion inside a scenario
 has() { grep -qF -- "$1" "$2"; }
 hasnt() { ! grep -qF -- "$1" "$2"; }
 hasnt_re() { ! grep -qE -- "$1" "$2"; }
+between() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 
 fresh_data() {
   rm -rf "$data" && mkdir -p "$data/vm/linux"
@@ -72,8 +77,16 @@ run_vm() {
   return $rc
 }
 
+selected() { # selected NAME: the scenario's number is in E2E_ONLY, or E2E_ONLY is unset
+  [ -z "${E2E_ONLY:-}" ] && return 0
+  local n
+  for n in ${E2E_ONLY//,/ }; do [ "${1%% *}" = "$n" ] && return 0; done
+  return 1
+}
+
 scenario() { # scenario NAME FUNCTION
   local name=$1 fn=$2 t0 t1
+  selected "$name" || return 0
   t0=$(date +%s%N)
   if "$fn"; then
     t1=$(date +%s%N); passed=$((passed + 1))
@@ -274,9 +287,36 @@ s10_foreign_stop_ignored() {
   return $ok
 }
 
+s11_small_disk() {
+  fresh_data
+  cat > "$data/config.toml" <<TOML
+# e2e host config: a 2 GiB disk, no swap_mb (the default 4096 MiB does not fit)
+[vm.linux]
+cpus = 2
+memory_mb = 1024
+disk_size_gb = 2
+TOML
+  run_vm s11 || { say "    run exited $?"; return 1; }
+  local c=$log/s11.console o=$log/s11.out ok=0 mb
+  check "agent says ready" has "vm ready in" "$o" || ok=1
+  check "no fatal error" hasnt "EPHEMERD_FATAL" "$c" || ok=1
+  check "root disk is 2 GiB" test "$(stat -c %s "$data/vm/linux/root.img")" -eq $((2 << 30)) || ok=1
+  check "agent noted the cap at config time" grep -q 'default swap of 4096 MiB.*2 GiB root disk.*at most 512 MiB' "$o" || ok=1
+  check "guest warned: capped swap" grep -qE 'ephemerd-init: warning: swap: 4096 MiB requested, [0-9]+ MiB granted' "$c" || ok=1
+  mb=$(grep -oE 'swap: enabled /newroot/swapfile \([0-9]+ MiB\)' "$c" | grep -oE '[0-9]+' | head -n 1)
+  check "swap enabled at the capped size (${mb:-none} MiB)" between "${mb:-0}" 64 512 || ok=1
+  stopped_on_console "$o" "$c" || ok=1
+  run_vm s11-second || { say "    second run exited $?"; return 1; }
+  c=$log/s11-second.console
+  check "second boot: ready" has "vm ready in" "$log/s11-second.out" || ok=1
+  check "second boot: swapfile kept, no new sizing" hasnt "MiB requested" "$c" || ok=1
+  check "second boot: same swapfile enabled" has "swap: enabled /newroot/swapfile (${mb:-?} MiB)" "$c" || ok=1
+  return $ok
+}
+
 say "e2e: kernel $KERNEL_VERSION"
 scenario "1 first boot on a blank disk" s1_first_boot
-grep -ho 'VM started ([^)]*)' "$log/s1.out" 2>/dev/null | head -n 1 | sed 's/^/e2e: /'
+selected 1 && grep -ho 'VM started ([^)]*)' "$log/s1.out" 2>/dev/null | head -n 1 | sed 's/^/e2e: /'
 scenario "2 second boot, config change" s2_second_boot
 scenario "3 no host config" s3_no_config
 scenario "4 corrupt tail" s4_corrupt_tail
@@ -286,6 +326,7 @@ scenario "7 FIFO and oversized config" s7_bad_configs
 scenario "8 restart with backoff, then give up" s8_restart_backoff
 scenario "9 service mode: ready, status, lock, SIGTERM" s9_service_stop
 scenario "10 a stop request for another boot is ignored" s10_foreign_stop_ignored
+scenario "11 a 2 GiB disk: swap capped, boots" s11_small_disk
 
 if pgrep -f "qemu-system-x86_64.*$data" >/dev/null; then
   say "  FAIL  stray QEMU left behind"; pkill -9 -f "qemu-system-x86_64.*$data"; failed=$((failed + 1))

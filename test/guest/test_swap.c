@@ -1,6 +1,8 @@
 /* test_swap.c — the swapfile (design §4 step 7): size, mode, header fields, no holes,
- * recognised by util-linux when present, atomic replacement of a leftover, refusals, and a
- * real swapon/swapoff where the temp filesystem allows swap files. */
+ * recognised by util-linux when present, atomic replacement of a leftover, refusals, a
+ * real swapon/swapoff where the temp filesystem allows swap files; the sizing rule
+ * (swap_size_mb) at its boundaries, and swap_setup on small filesystems (a private tmpfs,
+ * root only): capped with a warning, none below the floor, never a failure. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/swap.h>
@@ -18,8 +22,12 @@
 
 #include <cmocka.h>
 
+#include "cmdline.h"
 #include "swap.h"
 #include "testutil.h"
+
+#define MIB (1024ull * 1024ull)
+#define GIB (1024ull * MIB)
 
 static char *run_out(const char *cmd)
 {
@@ -233,13 +241,200 @@ static void test_swapon(void **state)
     free(dir);
 }
 
+static void expect_size(unsigned req, uint64_t total, uint64_t avail, unsigned want,
+                        bool want_capped)
+{
+    bool capped = !want_capped;
+    unsigned got = swap_size_mb(req, total, avail, &capped);
+    if (got != want || capped != want_capped)
+        fail_msg("swap_size_mb(%u, %llu, %llu) = %u capped=%d, expected %u capped=%d", req,
+                 (unsigned long long)total, (unsigned long long)avail, got, capped, want,
+                 want_capped);
+}
+
+static void test_size_rule(void **state)
+{
+    (void)state;
+    /* The documented constants (docs/guest-init.md). */
+    assert_int_equal(SWAP_FS_DIVISOR, 4);
+    assert_int_equal(SWAP_MIN_MB, 64);
+    assert_int_equal(SWAP_RESERVE_MB, 256);
+    /* Requested 0: no swap, nothing capped. */
+    expect_size(0, 64 * GIB, 60 * GIB, 0, false);
+    expect_size(0, 0, 0, 0, false);
+    /* A large filesystem: the request as is. */
+    expect_size(4096, 64 * GIB, 60 * GIB, 4096, false);
+    expect_size(CMDLINE_SWAP_MB_MAX, 16384 * GIB, 16000 * GIB, CMDLINE_SWAP_MB_MAX, false);
+    expect_size(4096, 16 * GIB, 16 * GIB, 4096, false); /* exactly a quarter */
+    /* Capped at a quarter of the filesystem (issue 9 finding 11: 2 GiB, 4096 requested). */
+    expect_size(4096, 2 * GIB, 1800 * MIB, 512, true);
+    expect_size(4096, 16 * GIB - 1, 16 * GIB - 1, 4095, true); /* whole MiB, rounded down */
+    /* Limited by what is free less the reserve. */
+    expect_size(4096, 64 * GIB, 1024 * MIB, 768, true);
+    expect_size(4096, 64 * GIB, (256 + 4096) * MIB, 4096, false);
+    expect_size(4096, 64 * GIB, (256 + 4095) * MIB, 4095, true);
+    /* The floor: 64 MiB or nothing. */
+    expect_size(4096, 256 * MIB, 256 * MIB + 64 * MIB, 64, true);
+    expect_size(4096, 256 * MIB - 1, 1 * GIB, 0, true);
+    expect_size(4096, 64 * GIB, (256 + 64) * MIB, 64, true);
+    expect_size(4096, 64 * GIB, (256 + 64) * MIB - 1, 0, true);
+    expect_size(4096, 64 * GIB, 100 * MIB, 0, true); /* less free than the reserve */
+    expect_size(4096, 64 * GIB, 0, 0, true);
+    expect_size(64, 64 * GIB, 60 * GIB, 64, false);
+    expect_size(63, 64 * GIB, 60 * GIB, 0, true); /* a request below the floor */
+    expect_size(1, 64 * GIB, 60 * GIB, 0, true);
+    /* capped may be NULL. */
+    assert_int_equal(swap_size_mb(4096, 2 * GIB, 2 * GIB, NULL), 512);
+}
+
+/* Runs swap_setup with stderr captured into *log (freed by the caller). */
+static void setup_logged(const char *path, unsigned mb, struct swap_outcome *o, char **log)
+{
+    char *dir = tu_tmpdir();
+    char *file = tu_path(dir, "stderr");
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+    swap_setup(path, mb, o);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    *log = tu_read(file, NULL);
+    fputs(*log, stderr); /* still shown in the test's output */
+    tu_rmrf(dir);
+    free(file);
+    free(dir);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void fallocate_file(const char *path, uint64_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(fallocate(fd, 0, 0, (off_t)size), 0);
+    close(fd);
+}
+
+/* An existing swapfile is kept whatever its size; requested 0 touches nothing. */
+static void test_setup_keeps_existing(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "swapfile");
+    struct evm_err err = {0};
+    assert_int_equal(swap_create(path, 1, &err), 0);
+    struct swap_outcome o;
+    char *log;
+    setup_logged(path, 0, &o, &log);
+    assert_false(o.created);
+    assert_false(o.enabled);
+    assert_non_null(strstr(log, "swap: none (ephemerd.swap_mb=0)"));
+    free(log);
+    setup_logged(path, 4096, &o, &log);
+    if (o.enabled)
+        assert_int_equal(swapoff(path), 0); /* never leave a test file active as swap */
+    assert_false(o.created);
+    assert_int_equal(o.granted_mb, 0);
+    assert_int_equal(file_size(path), 1 << 20);
+    assert_null(strstr(log, "requested"));
+    if (!o.enabled)
+        assert_non_null(strstr(log, "booting without swap"));
+    free(log);
+    /* requested 0 and no swapfile: none made. */
+    char *none = tu_path(dir, "none");
+    setup_logged(none, 0, &o, &log);
+    assert_int_equal(file_size(none), -1);
+    free(log);
+    free(none);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
+/* A private mount namespace with a tmpfs of size_mb at dir; false (skipped) when this process
+ * may not. */
+static bool small_fs(const char *dir, unsigned size_mb)
+{
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return false;
+    char opts[64];
+    snprintf(opts, sizeof(opts), "size=%um,mode=0700", size_mb);
+    return mount("evm-test-swap", dir, "tmpfs", 0, opts) == 0;
+}
+
+/* Finding 11: 4096 MiB asked on a filesystem with room for far less boots with the swapfile
+ * capped (a warning naming both sizes), or none below the floor; never an error. */
+static void test_setup_small_fs(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    if (!small_fs(dir, 400)) {
+        print_message("no private tmpfs here (needs root): skipping\n");
+        tu_rmrf(dir);
+        free(dir);
+        skip();
+    }
+    char *path = tu_path(dir, "swapfile");
+    char *leftover = tu_path(dir, "swapfile.new");
+    /* A leftover of an interrupted create is removed before the filesystem is measured: its
+     * 200 MiB would otherwise leave no room. */
+    fallocate_file(leftover, 200 * MIB);
+    struct swap_outcome o;
+    char *log;
+    setup_logged(path, 4096, &o, &log);
+    if (o.enabled)
+        assert_int_equal(swapoff(path), 0); /* a kernel with swap on tmpfs */
+    else                                    /* tmpfs holds no swap: a warning, not a failure */
+        assert_non_null(strstr(log, "booting without swap"));
+    assert_true(o.created);
+    assert_int_equal(o.granted_mb, 100); /* a quarter of 400 MiB */
+    assert_int_equal(file_size(path), 100 * MIB);
+    assert_int_equal(file_size(leftover), -1);
+    assert_non_null(strstr(log, "warning: swap: 4096 MiB requested, 100 MiB granted"));
+    free(log);
+    /* The next boot keeps it: no new sizing. */
+    setup_logged(path, 4096, &o, &log);
+    if (o.enabled)
+        assert_int_equal(swapoff(path), 0);
+    assert_false(o.created);
+    assert_int_equal(file_size(path), 100 * MIB);
+    assert_null(strstr(log, "requested"));
+    free(log);
+    assert_int_equal(unlink(path), 0);
+    /* Room for less than the floor: no swapfile, a warning, no error. */
+    char *filler = tu_path(dir, "filler");
+    fallocate_file(filler, 100 * MIB); /* 300 MiB free: 44 MiB after the reserve */
+    setup_logged(path, 4096, &o, &log);
+    assert_false(o.created);
+    assert_false(o.enabled);
+    assert_int_equal(file_size(path), -1);
+    assert_non_null(strstr(log, "warning: swap: 4096 MiB requested, none granted"));
+    assert_non_null(strstr(log, "booting without swap"));
+    free(log);
+    assert_int_equal(umount(dir), 0);
+    free(filler);
+    free(leftover);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_16mib),
-        cmocka_unit_test(test_create_edge_cases),
-        cmocka_unit_test(test_enable_refusals),
-        cmocka_unit_test(test_swapon),
+        cmocka_unit_test(test_create_16mib),    cmocka_unit_test(test_create_edge_cases),
+        cmocka_unit_test(test_enable_refusals), cmocka_unit_test(test_swapon),
+        cmocka_unit_test(test_size_rule),       cmocka_unit_test(test_setup_keeps_existing),
+        cmocka_unit_test(test_setup_small_fs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,9 @@
 /* test_hostcfg.c — the host config (host/config/hostcfg.h), portable cases (native and wine):
  * missing, empty, CRLF, BOM, 64 KiB lines, TOML the agent does not read interleaved with
  * its keys, malformed and out-of-range values (file:line:key) and the checks' exact
- * messages, the 1 MiB limit, a directory; embedded bytes equal the file's bytes for every
- * accepted file. */
+ * messages, a NUL byte named as such, the 1 MiB limit, a directory; embedded bytes equal the
+ * file's bytes for every accepted file; vm.linux.swap_mb and the settings checks
+ * (hostcfg_check_settings: swap the guest will cap or not make). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -386,6 +387,106 @@ static void test_check_messages(void **state)
                       "c.toml:2: log.format: \"caf???\" is not one of text, json");
 }
 
+static void test_swap_mb(void **state)
+{
+    struct fx *f = *state;
+    struct hostcfg cfg;
+    load_str_ok(f, "[vm.linux]\ndisk_size_gb = 8\n", &cfg);
+    assert_false(cfg.settings.swap_mb_set);
+    assert_int_equal(cfg.settings.swap_mb, 0);
+    hostcfg_free(&cfg);
+    load_str_ok(f, "[vm.linux]\nswap_mb = 0\n", &cfg);
+    assert_true(cfg.settings.swap_mb_set);
+    assert_int_equal(cfg.settings.swap_mb, 0);
+    hostcfg_free(&cfg);
+    load_str_ok(f, "vm.linux.swap_mb = 1_048_576\n", &cfg); /* the cmdline key's maximum */
+    assert_true(cfg.settings.swap_mb_set);
+    assert_int_equal(cfg.settings.swap_mb, 1048576);
+    hostcfg_free(&cfg);
+    load_str_ok(f, "[vm]\nlinux = { swap_mb = 2048 }\n", &cfg);
+    assert_int_equal(cfg.settings.swap_mb, 2048);
+    hostcfg_free(&cfg);
+    parse_fails_exact("[vm.linux]\nswap_mb = 1048577\n",
+                      "c.toml:2: vm.linux.swap_mb: 1048577 is out of range (0 to 1048576)");
+    parse_fails_exact("[vm.linux]\nswap_mb = -1\n",
+                      "c.toml:2: vm.linux.swap_mb: -1 is out of range (0 to 1048576)");
+    parse_fails_exact("[vm.linux]\nswap_mb = \"4G\"\n",
+                      "c.toml:2: vm.linux.swap_mb: expected an integer from 0 to 1048576, got a "
+                      "string");
+}
+
+/* The notes of hostcfg_check_settings, joined as "<level>|<msg>;". */
+struct notes {
+    char text[1024];
+    unsigned n;
+};
+
+static void collect(void *ctx, enum log_level level, const char *msg)
+{
+    struct notes *ns = ctx;
+    size_t used = strlen(ns->text);
+    snprintf(ns->text + used, sizeof(ns->text) - used, "%s|%s;",
+             level == LOG_WARN   ? "warn"
+             : level == LOG_INFO ? "info"
+                                 : "other",
+             msg);
+    ns->n++;
+}
+
+static void expect_notes(const char *doc, const char *want)
+{
+    struct hostcfg_settings st;
+    struct evm_err err = {0};
+    if (hostcfg_parse("c.toml", doc, strlen(doc), &st, &err) < 0)
+        fail_msg("parse: %s", err.msg);
+    struct notes ns;
+    memset(&ns, 0, sizeof(ns));
+    unsigned n = hostcfg_check_settings(&st, collect, &ns);
+    assert_int_equal(n, ns.n);
+    assert_string_equal(ns.text, want);
+}
+
+static void test_settings_checks(void **state)
+{
+    (void)state;
+    /* Nothing to say: defaults, swap within a quarter of the disk, no swap. */
+    expect_notes("", "");
+    expect_notes("[vm.linux]\ndisk_size_gb = 16\n", ""); /* 4096 = a quarter */
+    expect_notes("[vm.linux]\nswap_mb = 16384\n", "");   /* a quarter of 64 GiB */
+    expect_notes("[vm.linux]\ndisk_size_gb = 2\nswap_mb = 512\n", "");
+    expect_notes("[vm.linux]\ndisk_size_gb = 1\nswap_mb = 0\n", "");
+    expect_notes("[vm.linux]\nswap_mb = 64\n", "");
+    /* The default swap on a small disk (issue 9 finding 11): the guest caps it. */
+    expect_notes("[vm.linux]\ndisk_size_gb = 2\n",
+                 "info|the default swap of 4096 MiB (vm.linux.swap_mb unset) is more than 1/4 of "
+                 "the 2 GiB root disk: the guest will cap the swapfile to at most 512 MiB;");
+    /* What the operator wrote and will not get: a warning. */
+    expect_notes("[vm.linux]\ndisk_size_gb = 2\nswap_mb = 513\n",
+                 "warn|vm.linux.swap_mb = 513 is more than 1/4 of the 2 GiB root disk: the guest "
+                 "will cap the swapfile to at most 512 MiB;");
+    expect_notes("[vm.linux]\nswap_mb = 16385\n",
+                 "warn|vm.linux.swap_mb = 16385 is more than 1/4 of the 64 GiB root disk "
+                 "(vm.linux.disk_size_gb unset): the guest will cap the swapfile to at most "
+                 "16384 MiB;");
+    expect_notes("[vm.linux]\nswap_mb = 63\n",
+                 "warn|vm.linux.swap_mb = 63 is below the 64 MiB minimum swapfile: the VM gets no "
+                 "swap (write 0 to say so, or at least 64);");
+    expect_notes("[vm.linux]\nswap_mb = 1\ndisk_size_gb = 1\n",
+                 "warn|vm.linux.swap_mb = 1 is below the 64 MiB minimum swapfile: the VM gets no "
+                 "swap (write 0 to say so, or at least 64);");
+}
+
+/* Issue 9: a NUL in a key the agent reads was reported as "control character 0x7f". */
+static void test_nul_named(void **state)
+{
+    struct fx *f = *state;
+    static const char bad[] = "[vm.linux]\ncpus = 2\n[log]\nlevel = \"in\0fo\"\n";
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "%s:4: log.level: a NUL byte (0x00) at column 12: not allowed in TOML", f->path);
+    load_fails(f, bad, sizeof(bad) - 1, EINVAL, want, NULL);
+}
+
 /* A file of exactly n bytes: the agent's keys, then comment padding. */
 static char *padded(size_t n)
 {
@@ -463,6 +564,9 @@ int main(void)
         cmocka_unit_test(test_check_messages),
         cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_swap_mb, setup, teardown),
+        cmocka_unit_test(test_settings_checks),
+        cmocka_unit_test_setup_teardown(test_nul_named, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

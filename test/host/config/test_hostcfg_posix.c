@@ -1,6 +1,7 @@
 /* test_hostcfg_posix.c — host config cases only POSIX can stage: a FIFO (never blocks),
  * symlinks to a FIFO, a directory and a regular file, a dangling symlink, an unreadable
- * file (checked as an unprivileged child when the tests run as root). */
+ * file (checked as an unprivileged child when the tests run as root); the settings checks
+ * logged by hostcfg_load (stderr captured). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -214,6 +215,56 @@ static void test_unreadable(void **state)
     free(p);
 }
 
+/* hostcfg_load of text at dir/config.toml with stderr captured: what it logged (malloc'd). */
+static char *load_logged(struct fx *f, const char *text)
+{
+    char *path = tu_path(f->dir, "config.toml");
+    char *logf = tu_path(f->dir, "stderr");
+    tu_write(path, text, strlen(text));
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+    struct hostcfg cfg;
+    struct evm_err err = {0};
+    int r = hostcfg_load(path, &cfg, &err);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    if (r != 0)
+        fail_msg("load: %s", err.msg);
+    assert_int_equal(cfg.state, HOSTCFG_OK);
+    hostcfg_free(&cfg);
+    char *log = tu_read(logf, NULL);
+    char *want = tu_path(f->dir, "config.toml: "); /* every note names the file */
+    if (log[0] && !strstr(log, want))
+        fail_msg("log does not name the file: %s", log);
+    free(want);
+    free(logf);
+    free(path);
+    return log;
+}
+
+/* Issue 9 finding 11: the agent says at config time what the guest will do to the swap. */
+static void test_load_logs_settings_notes(void **state)
+{
+    struct fx *f = *state;
+    char *log = load_logged(f, "[vm.linux]\ndisk_size_gb = 2\nswap_mb = 8192\n");
+    assert_non_null(strstr(log, "warning: "));
+    assert_non_null(strstr(log, "vm.linux.swap_mb = 8192 is more than 1/4 of the 2 GiB root "
+                                "disk: the guest will cap the swapfile to at most 512 MiB"));
+    free(log);
+    log = load_logged(f, "[vm.linux]\ndisk_size_gb = 2\n");
+    assert_null(strstr(log, "warning: "));
+    assert_non_null(strstr(log, "the default swap of 4096 MiB"));
+    free(log);
+    log = load_logged(f, cfg_text);
+    assert_string_equal(log, "");
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dangling_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_logs_settings_notes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

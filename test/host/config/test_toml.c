@@ -534,6 +534,54 @@ static void test_read_nul_in_unused_line_keeps_line_numbers(void **state)
     free(doc);
 }
 
+/* A NUL byte on a wanted key's line is named as what it is, with its column (issue 9: it was
+ * reported as "control character 0x7f", the byte inih is handed in its place). */
+static void expect_nul_message(const char *doc, size_t len, const char *msg)
+{
+    struct toml_want w[W_COUNT];
+    memset(w, 0, sizeof(w));
+    w[W_CPUS].path = "vm.linux.cpus";
+    w[W_MEM].path = "vm.linux.memory_mb";
+    w[W_LEVEL].path = "log.level";
+    struct evm_err err = {0};
+    int r = toml_read("t.toml", doc, len, w, W_COUNT, &err);
+    toml_wants_free(w, W_COUNT);
+    assert_int_equal(r, -EINVAL);
+    assert_string_equal(err.msg, msg);
+}
+
+#define NUL_DOC(lit) lit, sizeof(lit) - 1
+
+static void test_read_nul_named(void **state)
+{
+    (void)state;
+    expect_nul_message(NUL_DOC("[log]\nlevel = \"in\0fo\"\n"),
+                       "t.toml:2: log.level: a NUL byte (0x00) at column 12: not allowed in TOML");
+    expect_nul_message(NUL_DOC("[log]\nlevel = 'in\0fo'\r\n"),
+                       "t.toml:2: log.level: a NUL byte (0x00) at column 12: not allowed in TOML");
+    expect_nul_message(
+        NUL_DOC("# c\n[vm.linux]\ncpus = 2\0\n"),
+        "t.toml:3: vm.linux.cpus: a NUL byte (0x00) at column 9: not allowed in TOML");
+    expect_nul_message(
+        NUL_DOC("[vm.linux]\ncpus = \0"
+                "2\n"),
+        "t.toml:2: vm.linux.cpus: a NUL byte (0x00) at column 8: not allowed in TOML");
+    expect_nul_message(NUL_DOC("[log]\nlevel = \"info\" # a\0b\n"),
+                       "t.toml:2: log.level: a NUL byte (0x00) at column 19: not allowed in TOML");
+    /* in the key, the table header, an inline table */
+    expect_nul_message(
+        NUL_DOC("[vm.linux]\ncpus\0 = 2\n"),
+        "t.toml:2: vm.linux.cpus: a NUL byte (0x00) at column 5: not allowed in TOML");
+    expect_nul_message(NUL_DOC("[vm.linux\0]\ncpus = 2\n"),
+                       "t.toml:1: vm.linux: a NUL byte (0x00) at column 10: not allowed in TOML");
+    expect_nul_message(NUL_DOC("[vm]\nlinux = { cpus = 2, x = \"\0\" }\n"),
+                       "t.toml:2: vm.linux: a NUL byte (0x00) at column 26: not allowed in TOML");
+    /* A real DEL is still named as itself. */
+    expect_nul_message(NUL_DOC("[log]\nlevel = \"in\x7f"
+                               "fo\"\n"),
+                       "t.toml:2: log.level: control character 0x7f in a string");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_read_checks),
         cmocka_unit_test(test_read_size_limit),
         cmocka_unit_test(test_read_nul_in_unused_line_keeps_line_numbers),
+        cmocka_unit_test(test_read_nul_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
