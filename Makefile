@@ -6,11 +6,12 @@
 #                    (docs/config.sample.toml), wait until it is ready, stop it in order
 #                    and show what the guest reported about the staged config
 #   make test        everything CI runs: unit tests under ASan+UBSan, the layer check, the
-#                    Windows build's unit tests under wine, bounded fuzz runs, the static
-#                    guest build and the end-to-end boots under QEMU
+#                    kill loop, the Windows build's unit tests under wine, bounded fuzz runs,
+#                    the static guest build and the end-to-end boots under QEMU
 #   make check       unit tests (host, guest, common) under ASan+UBSan
 #   make unit        the same tests without sanitizers
 #   make layer-check the host binary holds no guest code and the guest binary no host code
+#   make kill-loop   50 SIGKILLs during `initrd build`: no temp file left, a valid output
 #   make e2e         end-to-end boots of a real kernel under QEMU (test/e2e/e2e.sh)
 #   make fuzz        longer libFuzzer runs (make fuzz-smoke: 10 s each, part of make test)
 #   make bench       initrd-builder and boot benchmarks (figures only)
@@ -185,7 +186,7 @@ WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 MUSL_STAMP  := $(MUSL_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
-        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check fresh-check \
+        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check kill-loop fresh-check \
         hcs-boot e2e-hcs
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -349,6 +350,11 @@ e2e-assets: $(NATIVE_BIN) guest
 e2e: e2e-assets
 	BUILD=$(BUILD) test/e2e/e2e.sh $(NATIVE_BIN)
 
+# 50 SIGKILLs at random points of `initrd build`, then one normal build: no temp file
+# left, a valid output (issue 9).
+kill-loop: $(NATIVE_BIN)
+	test/host/initrd/kill-loop.sh $(NATIVE_BIN)
+
 test-windows: $(WIN_TEST_BINS) $(WIN_BIN)
 	scripts/test/run-tests.sh wine $(WIN_TEST_BINS)
 
@@ -358,7 +364,8 @@ fuzz-smoke: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	scripts/test/fuzz.sh 120 $(FUZZ_BINS)
 
-test: e2e-assets check layer-check test-windows test-hcs-fake fuzz-smoke e2e e2e-hcs hcs-boot
+test: e2e-assets check layer-check kill-loop test-windows test-hcs-fake fuzz-smoke e2e e2e-hcs \
+      hcs-boot
 	@echo "make test: all suites passed"
 
 demo: e2e-assets

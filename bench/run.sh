@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh — `make bench`: wall time, CPU time and peak RSS of the boot-initrd builder
-# (cold and warm, zstd/gzip/none) against `cp`, `cp`+fsync and a naive in-memory gzip
-# baseline, for a 240 MiB incompressible base, a 100 MiB ELF-like binary and a ~4 KiB
-# config. Figures only: it fails only when a command fails, never because of a timing.
+# (cold build, full rebuild from the cache, warm in-place update; zstd/gzip/none) against
+# `cp`, `cp`+fsync and a naive in-memory gzip baseline, for a 240 MiB incompressible base, a
+# 100 MiB ELF-like binary and a ~4 KiB config. Figures only: it fails only when a command
+# fails or an output is wrong (inspect, byte comparison), never because of a timing.
 #
 #   bench/run.sh PATH/TO/ephemerd-vmhost
 #
@@ -85,7 +86,7 @@ declare -A LABEL
 ORDER=()
 CMD=()
 
-BOOT_ID=be0c0000000000000000000000000001 # the same in every run: only the config changes
+BOOT_ID=be0c0000000000000000000000000001 # (a), (b): the same in every run
 
 # run_mode KEY LABEL PREP_FN CMD_FN: one untimed warm-up run (index 0), then RUNS timed
 # runs. Before each: PREP_FN <index>, then `sync` (untimed) so no earlier run's dirty pages
@@ -126,19 +127,29 @@ col_max() { awk -v k="$2" 'NR == 1 || $k > m {m = $k} END {print m}' "$RES/$1"; 
 no_prep() { :; }
 
 COMP=zstd
-build_cmd() {
+build_cmd_id() { # build_cmd_id BOOT_ID [OUT]
     CMD=("$VMHOST" initrd build --base "$BASE" --binary "$BIN" --config "$WORK/$COMP/config.toml"
-        --boot-id "$BOOT_ID" --compress "$COMP" --cache-dir "$WORK/$COMP/cache"
-        -o "$WORK/$COMP/boot.img")
+        --boot-id "$1" --compress "$COMP" --cache-dir "$WORK/$COMP/cache"
+        -o "${2:-$WORK/$COMP/boot.img}")
 }
+build_cmd() { build_cmd_id "$BOOT_ID"; }
+# (b') a new boot id every run, as every boot has
+inplace_id() { printf 'be0c%028x' "$((0x1000 + $1))"; }
+inplace_cmd() { build_cmd_id "$(inplace_id "$1")"; }
 cold_prep() {
-    rm -rf "$WORK/$COMP/cache"
+    rm -rf "$WORK/$COMP/cache" "$WORK/$COMP/boot.img.record" # no cache, no in-place update
     mkdir -p "$WORK/$COMP/cache" # empty
     cp "$CONFIG_TEMPLATE" "$WORK/$COMP/config.toml"
 }
 warm_prep() {
     cp "$CONFIG_TEMPLATE" "$WORK/$COMP/config.toml"
     printf '# bench warm run %d\n' "$1" >>"$WORK/$COMP/config.toml"
+}
+# (b): without the record beside the output the builder cannot update it in place: a full
+# build, the binary member copied from the cache.
+rebuild_prep() {
+    warm_prep "$1"
+    rm -f -- "$WORK/$COMP/boot.img.record"
 }
 
 CP_SRC=$WORK/zstd/boot.img
@@ -149,6 +160,26 @@ cp_cmd() { CMD=(cp -- "$CP_SRC" "$CP_DST"); }
 cpsync_cmd() { CMD=(sh -c 'cp -- "$1" "$2" && sync -- "$2"' sh "$CP_SRC" "$CP_DST"); }
 naive_prep() { mkdir -p "$WORK/naive"; }
 naive_cmd() { CMD=("$TOOLS/naive" "$BASE" "$BIN" "$CONFIG_TEMPLATE" "$WORK/naive/boot.img"); }
+
+IN_PLACE_MARK='kept (in-place update)' # what `initrd build` prints for an in-place update
+marks() { grep -cF -- "$IN_PLACE_MARK" "$LOG" || true; }
+inode_of() { stat -c %i -- "$1"; }
+
+# The in-place runs: each must have said so and kept the output's inode; the result must
+# be byte-identical to a full build of the same inputs (last run's boot id and config).
+check_in_place() { # check_in_place MARKS_BEFORE INODE_BEFORE
+    local img=$WORK/$COMP/boot.img ref=$WORK/$COMP/full.img
+    [ $(($(marks) - $1)) -eq $((RUNS + 1)) ] ||
+        die "$COMP: $(($(marks) - $1)) of $((RUNS + 1)) in-place runs were in place (see $LOG)"
+    [ "$(inode_of "$img")" = "$2" ] || die "$COMP: the in-place runs replaced $img"
+    rm -f -- "$ref" "$ref.record"
+    build_cmd_id "$(inplace_id "$RUNS")" "$ref"
+    printf '=== full build to compare: %s\n' "${CMD[*]}" >>"$LOG"
+    "${CMD[@]}" >>"$LOG" 2>&1 || die "$COMP: the comparison build failed (see $LOG)"
+    cmp -s -- "$img" "$ref" || die "$COMP: the in-place output differs from a full build's"
+    echo "bench: $COMP in-place output: same inode, byte-identical to a full build" >&2
+    rm -f -- "$ref" "$ref.record"
+}
 
 declare -A TAIL_SIZE
 check_output() { # the builder's output must inspect cleanly; records the tail size
@@ -178,8 +209,14 @@ echo "         wall/CPU = median over the runs, peak RSS = largest ru_maxrss ove
 echo
 
 for COMP in zstd gzip none; do
+    m0=$(marks)
     run_mode "cold-$COMP" "(a) cold build, --compress $COMP" cold_prep build_cmd
-    run_mode "warm-$COMP" "(b) warm build, --compress $COMP" warm_prep build_cmd
+    run_mode "rebuild-$COMP" "(b) full rebuild, cache hit, --compress $COMP" rebuild_prep build_cmd
+    [ "$(marks)" -eq "$m0" ] || die "$COMP: a cold or full-rebuild run was in place (see $LOG)"
+    m0=$(marks)
+    i0=$(inode_of "$WORK/$COMP/boot.img")
+    run_mode "inplace-$COMP" "(b') warm in-place update, --compress $COMP" warm_prep inplace_cmd
+    check_in_place "$m0" "$i0"
     check_output
     if [ "$COMP" = zstd ]; then
         run_mode cp "(c) cp of the zstd output (no fsync)" cp_prep cp_cmd
@@ -201,22 +238,23 @@ for key in "${ORDER[@]}"; do
 done
 echo
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN {printf "%.*f", d, (b > 0 ? a / b : 0)}'; }
 wall() { col_median "$1" 1; }
 echo "ratios (median wall times):"
 for COMP in zstd gzip none; do
-    printf '  %-5s warm / cp %6sx (goal <= 1.5x)   warm / (cp+sync) %6sx   naive / cold %6sx (goal >= 7x)\n' \
-        "$COMP" "$(ratio "$(wall "warm-$COMP")" "$(wall cp)")" \
-        "$(ratio "$(wall "warm-$COMP")" "$(wall cp-sync)")" \
+    printf '  %-5s in-place / cp %6sx (goal <= 0.2x)   rebuild / cp %5sx (goal <= 1.5x)   rebuild / (cp+sync) %5sx   naive / cold %5sx (goal >= 7x)\n' \
+        "$COMP" "$(ratio "$(wall "inplace-$COMP")" "$(wall cp)" 3)" \
+        "$(ratio "$(wall "rebuild-$COMP")" "$(wall cp)")" \
+        "$(ratio "$(wall "rebuild-$COMP")" "$(wall cp-sync)")" \
         "$(ratio "$(wall naive)" "$(wall "cold-$COMP")")"
 done
 echo
 echo "peak RSS vs the 16 MiB goal (every ephemerd-vmhost mode):"
 for COMP in zstd gzip none; do
-    for kind in cold warm; do
+    for kind in cold rebuild inplace; do
         rss=$(col_max "$kind-$COMP" 5)
         awk -v r="$rss" -v m="$kind $COMP" 'BEGIN {
-            printf "  %-10s %6.1f MiB  %5.1f%% of 16 MiB  %s\n", m, r / 1024, r / 1024 / 16 * 100,
+            printf "  %-13s %6.1f MiB  %5.1f%% of 16 MiB  %s\n", m, r / 1024, r / 1024 / 16 * 100,
                 (r < 16 * 1024 ? "under" : "OVER") }'
     done
 done

@@ -3,6 +3,7 @@
 #ifndef EVM_ATOMICFILE_PLAT_H
 #define EVM_ATOMICFILE_PLAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,7 +34,30 @@ int afplat_sync_close(int fd, struct evm_err *err);
 /* Atomically replaces dst with tmp, then makes the rename durable (directory flush). */
 int afplat_replace(const char *tmp, const char *dst, struct evm_err *err);
 
-/* Closes fd (if >= 0) and removes tmp, ignoring errors. */
+/* Flushes fd, closes it and replaces dst with tmp, in the order the platform needs: POSIX
+ * renames before closing (the writer's lock keeps a sweeper off the file until it has its
+ * final name); Windows closes first (an open file without delete sharing cannot be
+ * renamed). fd is closed whatever happens. */
+int afplat_commit(int fd, const char *tmp, const char *dst, struct evm_err *err);
+
+/* Removes tmp and closes fd (if >= 0), ignoring errors; POSIX removes before closing, so
+ * the writer's lock is held until the name is gone. */
 void afplat_discard(int fd, const char *tmp);
+
+/* Calls fn for the name of every entry of dir (UTF-8; "." and ".." left out) until fn
+ * returns non-zero. A missing dir is -ENOENT. */
+typedef int (*afplat_name_fn)(const char *name, void *ctx);
+int afplat_list(const char *dir, afplat_name_fn fn, void *ctx, struct evm_err *err);
+
+/* Removes the temporary file at path when it is safe (see atomicfile_sweep): 1 when removed
+ * (*size: its size), 0 when left alone (*why says why), negative on an unexpected error. */
+int afplat_sweep_one(const char *path, uint64_t *size, const char **why);
+
+/* 2 when path is a directory (following links), 1 when it is something else, 0 when there
+ * is nothing there, a negative errno when that cannot be told. */
+int afplat_path_kind(const char *path);
+
+/* atomicfile_open_owned. */
+int afplat_open_owned(const char *path, bool touch, int *fd, uint64_t *size, struct evm_err *err);
 
 #endif

@@ -1,5 +1,7 @@
 /* atomicfile_posix.c — POSIX platform part of atomicfile: O_EXCL temp file (0600) in the
- * destination's directory, copy_file_range for copies, fsync, rename, directory fsync. */
+ * destination's directory, locked (flock) by its writer until it is renamed or removed,
+ * copy_file_range for copies, fsync, rename, directory fsync; the sweep of dead writers'
+ * temporary files and opening our own files without following links. */
 #include "atomicfile_plat.h"
 
 #include <errno.h>
@@ -7,7 +9,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +25,23 @@ static char *dir_of(const char *path)
     if (slash == path)
         return strdup("/");
     return strndup(path, (size_t)(slash - path));
+}
+
+/* The writer's lock, held from creation until the file is renamed or removed: a sweeper
+ * removes only temporary files it can lock. A sweeper may have removed the file in the
+ * instant between its creation and the lock; then it has no name any more and false is
+ * returned (f closed). A filesystem without locks is used as is: sweepers cannot lock
+ * there either. */
+static bool lock_new_temp(int f)
+{
+    while (flock(f, LOCK_EX) < 0 && errno == EINTR)
+        ;
+    struct stat st;
+    if (fstat(f, &st) == 0 && st.st_nlink == 0) {
+        close(f);
+        return false;
+    }
+    return true;
 }
 
 int afplat_create_temp(const char *dst, int *fd, char **tmp, struct evm_err *err)
@@ -49,6 +70,8 @@ int afplat_create_temp(const char *dst, int *fd, char **tmp, struct evm_err *err
                 free(path);
                 return -e;
             }
+            if (!lock_new_temp(f))
+                continue; /* a sweeper removed it before it was locked: take another name */
             *fd = f;
             *tmp = path;
             return 0;
@@ -242,10 +265,141 @@ int afplat_replace(const char *tmp, const char *dst, struct evm_err *err)
     return r;
 }
 
+int afplat_commit(int fd, const char *tmp, const char *dst, struct evm_err *err)
+{
+    int r = 0;
+    if (fsync(fd) < 0) {
+        int e = errno;
+        r = evm_errf(err, e, "flushing %s: %s", tmp, strerror(e));
+    }
+    if (r == 0)
+        r = afplat_replace(tmp, dst, err);
+    if (close(fd) < 0 && r == 0) {
+        int e = errno;
+        r = evm_errf(err, e, "closing %s: %s", dst, strerror(e));
+    }
+    return r;
+}
+
 void afplat_discard(int fd, const char *tmp)
 {
-    if (fd >= 0)
-        close(fd);
     if (tmp)
         unlink(tmp);
+    if (fd >= 0)
+        close(fd);
+}
+
+int afplat_list(const char *dir, afplat_name_fn fn, void *ctx, struct evm_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        return evm_errf(err, e == ENOTDIR ? ENOENT : e, "listing %s: %s", dir, strerror(e));
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (fn(de->d_name, ctx) != 0)
+            break;
+    }
+    closedir(d);
+    return 0;
+}
+
+static int skip(const char **why, const char *reason)
+{
+    *why = reason;
+    return 0;
+}
+
+/* Checks, locks and removes: see atomicfile_sweep. f is the file opened at path, pre what
+ * lstat saw there before. */
+static int sweep_locked(const char *path, int f, const struct stat *pre, uint64_t *size,
+                        const char **why)
+{
+    struct stat st, now;
+    if (fstat(f, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_dev != pre->st_dev ||
+        st.st_ino != pre->st_ino)
+        return skip(why, "changed while it was checked");
+    if (flock(f, LOCK_EX | LOCK_NB) < 0)
+        return skip(why, errno == EWOULDBLOCK ? "a running writer holds it" : "cannot be locked");
+    if (lstat(path, &now) < 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+        return skip(why, "replaced meanwhile");
+    if (unlink(path) < 0)
+        return errno == ENOENT ? skip(why, "gone") : -errno;
+    *size = (uint64_t)st.st_size;
+    return 1;
+}
+
+int afplat_sweep_one(const char *path, uint64_t *size, const char **why)
+{
+    /* Look before opening: opening a device can have side effects. */
+    struct stat pre;
+    if (lstat(path, &pre) < 0)
+        return errno == ENOENT ? skip(why, "gone") : -errno;
+    if (S_ISLNK(pre.st_mode))
+        return skip(why, "a symbolic link");
+    if (!S_ISREG(pre.st_mode))
+        return skip(why, "not a regular file");
+    if (pre.st_uid != geteuid())
+        return skip(why, "owned by another user");
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (f < 0)
+        return errno == ENOENT  ? skip(why, "gone")
+               : errno == ELOOP ? skip(why, "a symbolic link")
+                                : -errno;
+    int r = sweep_locked(path, f, &pre, size, why);
+    close(f);
+    return r;
+}
+
+int afplat_path_kind(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+    return S_ISDIR(st.st_mode) ? 2 : 1;
+}
+
+int afplat_open_owned(const char *path, bool touch, int *fd, uint64_t *size, struct evm_err *err)
+{
+    /* lstat first: a device is refused without being opened. */
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        int e = errno;
+        return evm_errf(err, e == ENOTDIR ? ENOENT : e, "%s: %s", path, strerror(e));
+    }
+    if (S_ISLNK(st.st_mode))
+        return evm_errf(err, ELOOP, "%s: a symbolic link", path);
+    if (!S_ISREG(st.st_mode))
+        return evm_errf(err, EINVAL, "%s: not a regular file", path);
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (f < 0) {
+        int e = errno;
+        return e == ELOOP ? evm_errf(err, ELOOP, "%s: a symbolic link", path)
+                          : evm_errf(err, e, "%s: %s", path, strerror(e));
+    }
+    int r = 0;
+    if (fstat(f, &st) < 0)
+        r = evm_errf(err, errno, "%s: stat: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        r = evm_errf(err, EINVAL, "%s: not a regular file", path);
+    else if (st.st_uid != geteuid())
+        r = evm_errf(err, EPERM, "%s: owned by uid %u, not by this user (uid %u)", path,
+                     (unsigned)st.st_uid, (unsigned)geteuid());
+    int flags = r == 0 ? fcntl(f, F_GETFL) : -1;
+    if (r == 0 && (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) < 0))
+        r = evm_errf(err, errno, "%s: fcntl: %s", path, strerror(errno));
+    if (r < 0) {
+        close(f);
+        return r;
+    }
+    if (touch)
+        (void)futimens(f, NULL); /* a read-only cache still serves */
+    *fd = f;
+    *size = (uint64_t)st.st_size;
+    return 0;
 }

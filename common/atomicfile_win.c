@@ -2,10 +2,14 @@
  * temporary file beside the destination whose protected DACL grants full access to the
  * owner and SYSTEM and read access to the Hyper-V VM group, writes through a C fd,
  * _commit (FlushFileBuffers) before close, and MoveFileExW with REPLACE_EXISTING and
- * WRITE_THROUGH (the rename is durable when it returns). */
+ * WRITE_THROUGH (the rename is durable when it returns). The temporary file is open without
+ * any sharing while it is written, so a sweep can neither open nor delete a live writer's;
+ * the sweep deletes a dead writer's through its own handle. Our own files are opened without
+ * following reparse points and checked to be owned by the process user. */
 #include "atomicfile_plat.h"
 
 #include <windows.h>
+#include <aclapi.h>
 #include <sddl.h>
 
 #include <errno.h>
@@ -261,6 +265,14 @@ int afplat_replace(const char *tmp, const char *dst, struct evm_err *err)
     return 0;
 }
 
+int afplat_commit(int fd, const char *tmp, const char *dst, struct evm_err *err)
+{
+    int r = afplat_sync_close(fd, err);
+    if (r < 0)
+        return evm_err_wrap(err, "%s", tmp);
+    return afplat_replace(tmp, dst, err);
+}
+
 void afplat_discard(int fd, const char *tmp)
 {
     if (fd >= 0)
@@ -277,4 +289,208 @@ void afplat_discard(int fd, const char *tmp)
             DeleteFileW(w);
         free(w);
     }
+}
+
+/* A malloc'd UTF-8 copy of a wide string, or NULL. */
+static char *narrow(const wchar_t *w)
+{
+    int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL);
+    char *s = n > 0 ? malloc((size_t)n) : NULL;
+    if (s && WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, s, n, NULL, NULL) != n) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+int afplat_list(const char *dir, afplat_name_fn fn, void *ctx, struct evm_err *err)
+{
+    size_t n = strlen(dir);
+    char *pattern = malloc(n + 3);
+    if (!pattern)
+        return evm_errf(err, ENOMEM, "out of memory");
+    memcpy(pattern, dir, n);
+    memcpy(pattern + n, "\\*", 3);
+    int e = 0;
+    wchar_t *w = win_wide(pattern, &e);
+    free(pattern);
+    if (!w)
+        return e == ENOMEM ? evm_errf(err, ENOMEM, "out of memory")
+                           : evm_errf(err, EINVAL, "%s: path is not valid UTF-8", dir);
+    WIN32_FIND_DATAW fd;
+    HANDLE h = FindFirstFileExW(w, FindExInfoBasic, &fd, FindExSearchNameMatch, NULL, 0);
+    free(w);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD code = GetLastError();
+        if (code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND || code == ERROR_DIRECTORY)
+            return evm_errf(err, ENOENT, "listing %s: no such directory", dir);
+        return win_fail(err, code, "listing", dir);
+    }
+    do {
+        if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+            continue;
+        char *name = narrow(fd.cFileName);
+        int stop = name ? fn(name, ctx) : 0;
+        free(name);
+        if (stop)
+            break;
+    } while (FindNextFileW(h, &fd));
+    FindClose(h);
+    return 0;
+}
+
+/* The process's user and default owner (the owner of the files it creates: for an elevated
+ * administrator, the Administrators group). */
+struct whoami {
+    TOKEN_USER *user;
+    TOKEN_OWNER *owner;
+};
+
+static void *token_info(HANDLE tok, TOKEN_INFORMATION_CLASS cls)
+{
+    DWORD need = 0;
+    GetTokenInformation(tok, cls, NULL, 0, &need);
+    void *p = need ? malloc(need) : NULL;
+    if (p && !GetTokenInformation(tok, cls, p, need, &need)) {
+        free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/* 1 when h's owner is the process user or its default owner, 0 when not, -1 when it cannot
+ * be told. */
+static int owned_by_us(HANDLE h)
+{
+    HANDLE tok;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+        return -1;
+    struct whoami me = {token_info(tok, TokenUser), token_info(tok, TokenOwner)};
+    CloseHandle(tok);
+    PSID owner = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    int r = -1;
+    if (me.user && me.owner &&
+        GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL,
+                        &sd) == ERROR_SUCCESS)
+        r = owner && (EqualSid(owner, me.user->User.Sid) || EqualSid(owner, me.owner->Owner));
+    if (sd)
+        LocalFree(sd);
+    free(me.user);
+    free(me.owner);
+    return r;
+}
+
+/* Opens path itself (never what a reparse point names) with the given access and sharing. */
+static HANDLE open_nofollow(const char *path, DWORD access, DWORD share, DWORD *code)
+{
+    int e = 0;
+    wchar_t *w = win_wide(path, &e);
+    if (!w) {
+        *code = e == ENOMEM ? ERROR_NOT_ENOUGH_MEMORY : ERROR_INVALID_NAME;
+        return INVALID_HANDLE_VALUE;
+    }
+    HANDLE h = CreateFileW(w, access, share, NULL, OPEN_EXISTING,
+                           FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    *code = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+    free(w);
+    return h;
+}
+
+/* What is wrong with the open file h for a file of ours: NULL when nothing. */
+static const char *not_ours(HANDLE h, uint64_t *size, int *code)
+{
+    BY_HANDLE_FILE_INFORMATION fi;
+    if (!GetFileInformationByHandle(h, &fi)) {
+        *code = EIO;
+        return "cannot be examined";
+    }
+    if (fi.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+        *code = ELOOP;
+        return "a symbolic link or other reparse point";
+    }
+    if ((fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) || GetFileType(h) != FILE_TYPE_DISK) {
+        *code = EINVAL;
+        return "not a regular file";
+    }
+    if (owned_by_us(h) != 1) {
+        *code = EPERM;
+        return "not owned by this user";
+    }
+    *size = ((uint64_t)fi.nFileSizeHigh << 32) | fi.nFileSizeLow;
+    return NULL;
+}
+
+int afplat_sweep_one(const char *path, uint64_t *size, const char **why)
+{
+    /* No sharing: a live writer has the file open (without sharing), so this fails. */
+    DWORD code;
+    HANDLE h = open_nofollow(path, DELETE | FILE_READ_ATTRIBUTES | READ_CONTROL, 0, &code);
+    if (h == INVALID_HANDLE_VALUE) {
+        *why = code == ERROR_SHARING_VIOLATION ? "a running writer holds it"
+               : code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND ? "gone"
+                                                                              : "cannot be opened";
+        return 0;
+    }
+    int e = 0;
+    const char *wrong = not_ours(h, size, &e);
+    if (wrong) {
+        CloseHandle(h);
+        *why = wrong;
+        return 0;
+    }
+    /* Deleted through this handle: exactly the file that was checked. */
+    FILE_DISPOSITION_INFO del = {TRUE};
+    BOOL ok = SetFileInformationByHandle(h, FileDispositionInfo, &del, sizeof(del));
+    code = ok ? 0 : GetLastError();
+    CloseHandle(h);
+    return ok ? 1 : -win_errno(code);
+}
+
+int afplat_path_kind(const char *path)
+{
+    int e = 0;
+    wchar_t *w = win_wide(path, &e);
+    if (!w)
+        return -e;
+    DWORD attrs = GetFileAttributesW(w);
+    DWORD code = attrs == INVALID_FILE_ATTRIBUTES ? GetLastError() : 0;
+    free(w);
+    if (attrs == INVALID_FILE_ATTRIBUTES)
+        return code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND ? 0 : -win_errno(code);
+    return (attrs & FILE_ATTRIBUTE_DIRECTORY) ? 2 : 1;
+}
+
+int afplat_open_owned(const char *path, bool touch, int *fd, uint64_t *size, struct evm_err *err)
+{
+    DWORD code;
+    DWORD access = GENERIC_READ | READ_CONTROL | (touch ? FILE_WRITE_ATTRIBUTES : 0);
+    HANDLE h = open_nofollow(path, access, FILE_SHARE_READ, &code);
+    if (h == INVALID_HANDLE_VALUE && touch && code == ERROR_ACCESS_DENIED) {
+        touch = false; /* a read-only cache still serves */
+        h = open_nofollow(path, GENERIC_READ | READ_CONTROL, FILE_SHARE_READ, &code);
+    }
+    if (h == INVALID_HANDLE_VALUE) {
+        if (code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND)
+            return evm_errf(err, ENOENT, "%s: no such file", path);
+        return win_fail(err, code, "opening", path);
+    }
+    int e = 0;
+    const char *wrong = not_ours(h, size, &e);
+    if (wrong) {
+        CloseHandle(h);
+        return evm_errf(err, e, "%s: %s", path, wrong);
+    }
+    if (touch) {
+        FILETIME now;
+        GetSystemTimeAsFileTime(&now);
+        (void)SetFileTime(h, NULL, NULL, &now);
+    }
+    int f = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
+    if (f < 0) {
+        CloseHandle(h);
+        return evm_errf(err, EMFILE, "%s: no free descriptor", path);
+    }
+    *fd = f;
+    return 0;
 }

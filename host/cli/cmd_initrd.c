@@ -28,7 +28,8 @@ static void build_usage(FILE *f)
           "assets/ephemerd-linux 0755) and the boot member (assets/config.toml 0600 when the\n"
           "config is usable, assets/manifest 0600). OUT is replaced atomically (mode 0600).\n"
           "\n"
-          "  --base FILE        base initrd (built once per release)\n"
+          "  --base FILE        base initrd (built once per release): a newc cpio archive,\n"
+          "                     possibly compressed, as the kernel unpacks it\n"
           "  --binary FILE      the in-VM daemon binary\n"
           "  --config FILE      host config.toml to embed (missing or unusable: boot without;\n"
           "                     over 1 MiB or a malformed agent key: error)\n"
@@ -109,6 +110,13 @@ static int parse_build_args(int argc, char **argv, struct build_args *a)
                 optind < argc ? " (and takes no other arguments)" : "");
         return EXIT_USAGE;
     }
+    if (!*a->o.base || !*a->o.binary || !*a->o.out) {
+        fprintf(stderr, "ephemerd-vmhost: initrd build: %s is an empty file name\n",
+                !*a->o.base     ? "--base"
+                : !*a->o.binary ? "--binary"
+                                : "-o");
+        return EXIT_USAGE;
+    }
     return -1;
 }
 
@@ -154,7 +162,10 @@ static int initrd_build(int argc, char **argv)
            "%llu)\n",
            o.out, (unsigned long long)res.out_size, (unsigned long long)res.base_size,
            (unsigned long long)res.binary_member.length,
-           (unsigned long long)res.binary_member.offset, res.cache_hit ? "cached" : "built",
+           (unsigned long long)res.binary_member.offset,
+           res.in_place    ? "kept (in-place update)"
+           : res.cache_hit ? "cached"
+                           : "built",
            (unsigned long long)res.boot_member.length, (unsigned long long)res.boot_member.offset);
     printf("boot-id %s compress %s config %s binary-sha256 %s\n", boot_id,
            compress_name(o.compress), res.config_embedded ? "embedded" : "none", hex);
@@ -168,7 +179,8 @@ static void inspect_usage(FILE *f)
           "Lists every member of an initrd (offset, compression, entries: mode, uid, gid,\n"
           "size, name) and checks that the tail's assets/manifest matches what the file\n"
           "holds. Exit 0 when it matches (or there is none), 3 on a mismatch, 1 when the\n"
-          "file cannot be read or is malformed.\n",
+          "file cannot be read or is malformed (an empty file, or one without a member,\n"
+          "is malformed).\n",
           f);
 }
 

@@ -7,7 +7,8 @@
  * later boots. The boot member (assets/config.toml when usable, assets/manifest) is
  * written every boot. Everything streams in bounded memory; entries are deterministic
  * (uid/gid 0, nlink 1, fixed small inode numbers, fixed mtime, no gzip timestamp), and the
- * output replaces the previous file atomically. */
+ * output replaces the previous file atomically. When the previous output was built from the
+ * same inputs, only its boot member is rewritten, in place (bootwarm.c). */
 #include "initrd/bootinitrd.h"
 
 #include <archive.h>
@@ -22,8 +23,12 @@
 
 #include "atomicfile.h"
 #include "bootid.h"
+#include "initrd/bootmember.h"
+#include "initrd/bootrecord.h"
+#include "initrd/bootwarm.h"
 #include "initrd/cachedir.h"
 #include "initrd/cpiowriter.h"
+#include "initrd/initrdmagic.h"
 #include "digest.h"
 #include "config/hostcfg.h"
 #include "log.h"
@@ -33,9 +38,6 @@
 /* Bumped whenever the binary member's bytes would change for the same inputs. */
 #define MEMBER_FORMAT_VERSION 1
 #define IO_CHUNK (256u * 1024u)
-
-/* Inode numbers: small, unique per entry across the tail (design §2). */
-enum { INO_ASSETS = 1, INO_BINARY = 2, INO_CONFIG = 3, INO_MANIFEST = 4 };
 
 const char *compress_name(enum compress c)
 {
@@ -125,26 +127,108 @@ struct build {
     int bin_fd;
     int base_fd;
     uint64_t bin_size;
+    uint64_t base_size;
     char *cache_path;
 };
 
-/* The base goes first; it is copied in the background (kernel copy on a second thread
- * where the platform has one) while this thread hashes the binary and writes the tail. */
+/* The base (opened and checked by check_inputs) goes first; it is copied in the background
+ * (kernel copy on a second thread where the platform has one) while this thread hashes the
+ * binary and writes the tail. */
 static int start_base_copy(struct build *b, struct evm_err *err)
 {
-    uint64_t size;
-    int r = open_regular_file(b->o->base, &b->base_fd, &size, err);
-    if (r < 0)
-        return evm_err_wrap(err, "base initrd");
-    r = atomicfile_copy_head(&b->out, b->base_fd, size, err);
+    int r = atomicfile_copy_head(&b->out, b->base_fd, b->base_size, err);
     if (r < 0)
         return r;
-    b->r->base_size = size;
+    b->r->base_size = b->base_size;
     return atomicfile_pad(&b->out, TAIL_ALIGN, err);
 }
 
-/* Cache hit: copy the cached member. Miss: build it once, teeing into the output and a
- * new cache file, and verify the binary did not change under us. */
+/* A cached member that verifies (cachedir.h), opened: true with *fd and *len. A member that
+ * is there but fails verification is discarded with a warning and the build goes on as on
+ * a miss. */
+static bool cache_lookup(struct build *b, int *fd, uint64_t *len)
+{
+    struct evm_err e = {0};
+    int r = cachedir_open_member(b->cache_path, fd, len, &e);
+    if (r == 0)
+        return true;
+    if (r != -ENOENT) {
+        log_warn("binary-member cache: %s; discarding it and building the member again", e.msg);
+        cachedir_discard(b->cache_path);
+    }
+    return false;
+}
+
+/* The cache file a miss tees the member into, hashed as it is written and best-effort: a
+ * cache that cannot be created or written is bypassed with a warning (false, or a failure
+ * kept in *failed), and the member goes into the output only. */
+static bool cache_start(struct build *b, struct atomicfile *cache, struct digest *d,
+                        struct evm_err *failed)
+{
+    struct evm_err e = {0};
+    int r = cachedir_prepare(b->cache_path, &e);
+    if (r == 0 && atomicfile_open(cache, b->cache_path, &e) < 0)
+        r = evm_err_wrap(&e, "binary-member cache");
+    if (r < 0) {
+        log_warn("%s; building the boot initrd without it", e.msg);
+        return false;
+    }
+    digest_init(d);
+    cache->digest = d;
+    cache->best_effort = failed;
+    return true;
+}
+
+/* Once the member is in the output: the cache file is committed, then its record. A failure
+ * is only a warning (the member and a half-written record are dropped). */
+static void cache_finish(struct build *b, struct atomicfile *cache, struct digest *d)
+{
+    uint64_t len = cache->written;
+    uint8_t sum[DIGEST_LEN];
+    digest_final(d, sum);
+    struct evm_err e = {0};
+    int r = atomicfile_commit(cache, &e);
+    if (r == 0 && (r = cachedir_record(b->cache_path, len, sum, &e)) < 0)
+        cachedir_discard(b->cache_path);
+    if (r < 0) {
+        log_warn("binary-member cache: %s; the member is not cached", e.msg);
+        return;
+    }
+    cachedir_prune(b->cache_path);
+}
+
+/* Cache miss: the member is built once, teeing into the output and (best-effort) a new
+ * cache file, and the binary must not have changed under us. */
+static int build_binary_member(struct build *b, struct evm_err *err)
+{
+    struct atomicfile cache;
+    struct digest d;
+    struct evm_err cache_failed = {0};
+    bool caching = cache_start(b, &cache, &d, &cache_failed);
+    struct cpio_member m;
+    uint8_t seen[DIGEST_LEN];
+    int r = cpio_member_open(&m, b->o->compress, b->o->mtime, err);
+    if (r == 0) {
+        m.sink.files[0] = &b->out;
+        m.sink.files[1] = &cache;
+        m.sink.nfiles = caching ? 2 : 1;
+        r = write_binary_member(&m, b->bin_fd, b->bin_size, seen, err);
+    }
+    int rc = cpio_member_close(&m, r < 0 ? NULL : err);
+    if (r == 0)
+        r = rc;
+    if (r == 0 && memcmp(seen, b->r->binary_sha256, DIGEST_LEN) != 0)
+        r = evm_errf(err, EAGAIN, "%s changed while the boot initrd was being built", b->o->binary);
+    if (r == 0)
+        b->r->binary_member.length = m.sink.bytes;
+    if (caching && r == 0)
+        cache_finish(b, &cache, &d);
+    else if (caching)
+        atomicfile_abort(&cache);
+    return r;
+}
+
+/* Cache hit (a member that verifies): copy it. Miss: build it (build_binary_member). */
 static int add_binary_member(struct build *b, struct evm_err *err)
 {
     char hex[DIGEST_HEX_LEN + 1];
@@ -158,108 +242,127 @@ static int add_binary_member(struct build *b, struct evm_err *err)
     b->r->binary_member.offset = b->out.written;
     int cfd;
     uint64_t csize;
-    if (open_regular_file(b->cache_path, &cfd, &csize, NULL) == 0) {
-        r = atomicfile_copy_from(&b->out, cfd, csize, err);
-        close(cfd);
-        if (r < 0)
-            return r;
-        b->r->cache_hit = true;
-        b->r->binary_member.length = csize;
-        log_debug("binary member: cache hit %s", b->cache_path);
-        return 0;
+    if (!cache_lookup(b, &cfd, &csize)) {
+        log_debug("binary member: cache miss, building %s", b->cache_path);
+        return build_binary_member(b, err);
     }
-
-    log_debug("binary member: cache miss, building %s", b->cache_path);
-    r = cachedir_prepare(b->cache_path, err);
+    r = atomicfile_copy_from(&b->out, cfd, csize, err);
+    close(cfd);
     if (r < 0)
         return r;
-    struct atomicfile cache;
-    r = atomicfile_open(&cache, b->cache_path, err);
-    if (r < 0)
-        return r;
-    struct cpio_member m;
-    uint8_t seen[DIGEST_LEN];
-    r = cpio_member_open(&m, b->o->compress, b->o->mtime, err);
-    if (r == 0) {
-        m.sink.files[0] = &b->out;
-        m.sink.files[1] = &cache;
-        m.sink.nfiles = 2;
-        r = write_binary_member(&m, b->bin_fd, b->bin_size, seen, err);
-    }
-    int rc = cpio_member_close(&m, r < 0 ? NULL : err);
-    if (r == 0)
-        r = rc;
-    if (r == 0 && memcmp(seen, b->r->binary_sha256, DIGEST_LEN) != 0)
-        r = evm_errf(err, EAGAIN, "%s changed while the boot initrd was being built", b->o->binary);
-    if (r == 0)
-        r = atomicfile_commit(&cache, err);
-    else
-        atomicfile_abort(&cache);
-    if (r < 0)
-        return r;
-    b->r->binary_member.length = m.sink.bytes;
+    b->r->cache_hit = true;
+    b->r->binary_member.length = csize;
+    log_debug("binary member: cache hit %s", b->cache_path);
     cachedir_prune(b->cache_path);
     return 0;
 }
 
+/* The boot member goes after the binary member; the same bytes as an in-place update
+ * writes (bootmember.c). */
 static int add_boot_member(struct build *b, struct evm_err *err)
 {
-    const struct hostcfg *cfg = b->o->config;
-    bool embed = cfg && cfg->state == HOSTCFG_OK;
-    struct manifest man;
-    memset(&man, 0, sizeof(man));
-    memcpy(man.boot_id, b->o->boot_id, BOOT_ID_HEX_LEN);
-    int r =
-        manifest_add(&man, TAIL_BINARY, TAIL_BINARY_MODE, b->bin_size, b->r->binary_sha256, err);
-    if (r == 0 && embed) {
-        uint8_t d[DIGEST_LEN];
-        digest_buf(cfg->bytes, cfg->len, d);
-        r = manifest_add(&man, TAIL_CONFIG, TAIL_CONFIG_MODE, cfg->len, d, err);
-    }
-    char text[MANIFEST_MAX_BYTES];
-    size_t tlen = 0;
-    if (r == 0)
-        r = manifest_format(&man, text, sizeof(text), &tlen, err);
+    struct bootmember m;
+    int r = bootmember_build(&m, b->o, b->bin_size, b->r->binary_sha256, err);
     if (r < 0)
         return r;
-
     r = atomicfile_pad(&b->out, TAIL_ALIGN, err);
-    if (r < 0)
-        return r;
-    b->r->boot_member.offset = b->out.written;
-    struct cpio_member m;
-    r = cpio_member_open(&m, b->o->compress, b->o->mtime, err);
     if (r == 0) {
-        m.sink.files[0] = &b->out;
-        m.sink.nfiles = 1;
-        if (embed)
-            r = cpio_member_file_mem(&m, TAIL_CONFIG, TAIL_CONFIG_MODE, INO_CONFIG, cfg->bytes,
-                                     cfg->len, err);
+        b->r->boot_member.offset = b->out.written;
+        r = atomicfile_write(&b->out, m.bytes, m.len, err);
     }
-    if (r == 0)
-        r = cpio_member_file_mem(&m, TAIL_MANIFEST, TAIL_MANIFEST_MODE, INO_MANIFEST, text, tlen,
-                                 err);
-    int rc = cpio_member_close(&m, r < 0 ? NULL : err);
-    if (r == 0)
-        r = rc;
+    if (r == 0) {
+        b->r->boot_member.length = m.len;
+        b->r->config_embedded = m.config_embedded;
+    }
+    bootmember_free(&m);
+    return r;
+}
+
+/* The output must name a file in an existing directory: not empty, not ending in a
+ * separator, not a directory (each used to fail only after a whole build, leaving a cache
+ * member wherever the name pointed). */
+static int check_output_path(const char *out, struct evm_err *err)
+{
+    int r = atomicfile_check_dst(out, err);
+    return r < 0 ? evm_err_wrap(err, "output") : 0;
+}
+
+/* The base must be what the kernel unpacks (initrdmagic.h): opened and its first bytes
+ * checked here, before anything is written; start_base_copy copies it. */
+static int open_base(struct build *b, struct evm_err *err)
+{
+    int r = open_regular_file(b->o->base, &b->base_fd, &b->base_size, err);
     if (r < 0)
-        return r;
-    b->r->boot_member.length = m.sink.bytes;
-    b->r->config_embedded = embed;
-    return 0;
+        return evm_err_wrap(err, "base initrd");
+    uint8_t *head = malloc(INITRD_MAGIC_PEEK);
+    if (!head)
+        return evm_errf(err, ENOMEM, "out of memory");
+    size_t got = 0;
+    const char *kind = NULL;
+    r = read_full(b->base_fd, head, INITRD_MAGIC_PEEK, &got, err, b->o->base);
+    if (r == 0 && initrd_magic_check(head, got, &kind, err) < 0)
+        r = evm_err_wrap(err, "base initrd %s", b->o->base);
+    free(head);
+    if (r == 0 && lseek(b->base_fd, 0, SEEK_SET) != 0)
+        r = evm_errf(err, errno, "%s: seek: %s", b->o->base, strerror(errno));
+    if (r == 0)
+        log_debug("base initrd %s: %s", b->o->base, kind);
+    return r;
 }
 
 /* Inputs that would give a boot initrd that cannot boot, or destroy an input, are refused
- * before anything is written: an empty daemon binary, and an output that is the base itself
- * (the same file by any name). */
-static int check_inputs(const struct build *b, struct evm_err *err)
+ * before anything is written: an empty daemon binary, an output name that cannot be a file,
+ * an output that is the base itself (the same file by any name), and a base that is not
+ * an initrd (empty, or garbage). */
+static int check_inputs(struct build *b, struct evm_err *err)
 {
     if (b->bin_size == 0)
         return evm_errf(err, EINVAL, "daemon binary %s: empty file", b->o->binary);
+    int r = check_output_path(b->o->out, err);
+    if (r < 0)
+        return r;
     if (paths_same_file(b->o->base, b->o->out))
         return evm_errf(err, EINVAL, "output %s is the base initrd %s: it would be replaced",
                         b->o->out, b->o->base);
-    return 0;
+    return open_base(b, err);
+}
+
+/* Leftovers of killed builds, removed before anything else is written: the temporary files
+ * of the output, of its record (bootrecord.h) and of the cache, matched by their own naming
+ * pattern only (atomicfile_sweep). Never fatal; nothing is done for an output name that
+ * cannot be a file. */
+static void sweep_leftovers(const struct bootinitrd_opts *o)
+{
+    struct evm_err e = {0};
+    if (check_output_path(o->out, NULL) < 0)
+        return;
+    size_t n = strlen(o->out);
+    char *record = malloc(n + sizeof(BOOTRECORD_SUFFIX));
+    if (record) {
+        memcpy(record, o->out, n);
+        memcpy(record + n, BOOTRECORD_SUFFIX, sizeof(BOOTRECORD_SUFFIX));
+    }
+    if (atomicfile_sweep_dst(o->out, &e) < 0 || (record && atomicfile_sweep_dst(record, &e) < 0))
+        log_debug("not sweeping beside %s: %s", o->out, e.msg);
+    free(record);
+    if (cachedir_sweep(o->cache_dir, o->out, &e) < 0)
+        log_debug("not sweeping the binary-member cache: %s", e.msg);
+}
+
+/* A failure while the output was being written. When writing the output itself failed (a
+ * full disk), that is what is reported, not the member being written at the time; and the
+ * background base copy's failure first, as it usually is the first cause. */
+static int blame_output(struct build *b, int r, struct evm_err *err)
+{
+    struct evm_err head = {0};
+    if (atomicfile_wait_head(&b->out, &head) < 0) {
+        *err = head;
+        return evm_err_wrap(err, "copying the base initrd into the boot initrd");
+    }
+    int w = b->out.write_error;
+    if (w < 0 && b->out.tmp)
+        return evm_errf(err, -w, "writing the boot initrd %s: %s", b->out.tmp, strerror(-w));
+    return r;
 }
 
 int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *res,
@@ -272,11 +375,21 @@ int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *
     int r = cpio_check_mtime(o->mtime, err);
     if (r < 0)
         return r;
+    sweep_leftovers(o);
+
+    /* Warm boot: the previous output, from the same inputs, keeps all but its boot member. */
+    struct bootwarm warm = {.member_format = MEMBER_FORMAT_VERSION};
+    r = bootwarm_try(&warm, o, res, err);
+    if (r != 0) {
+        bootwarm_free(&warm);
+        return r < 0 ? r : 0;
+    }
 
     r = open_regular_file(o->binary, &b.bin_fd, &b.bin_size, err);
     if (r < 0)
-        return evm_err_wrap(err, "daemon binary");
-    r = check_inputs(&b, err);
+        r = evm_err_wrap(err, "daemon binary");
+    if (r == 0)
+        r = check_inputs(&b, err);
     if (r == 0)
         r = atomicfile_open(&b.out, o->out, err);
     if (r == 0) {
@@ -301,6 +414,11 @@ int bootinitrd_build(const struct bootinitrd_opts *o, struct bootinitrd_result *
         r = atomicfile_commit(&b.out, err);
         b.out_open = 0;
     }
+    if (r == 0)
+        bootwarm_record_full(&warm, o, res, b.base_fd, b.bin_fd);
+    bootwarm_free(&warm);
+    if (r < 0 && b.out_open)
+        r = blame_output(&b, r, err);
     if (b.out_open)
         atomicfile_abort(&b.out);
     if (b.bin_fd >= 0)

@@ -1,7 +1,12 @@
 /* bootinitrd.h — builds the boot initrd (design §2):
  *   base ‖ zero padding to 4 ‖ binary member ‖ padding ‖ boot member
  * streaming, deterministic, written atomically; the binary member is cached by the
- * SHA-256 of the daemon binary. */
+ * SHA-256 of the daemon binary. When the previous output was built from the same base and
+ * binary (file identities recorded in <out>.record) with the same options, only its boot
+ * member is rewritten, in place (bootwarm.h); the bytes are those a full build writes.
+ * What is flushed: a full build's output and the cached member are fsync'ed before they are
+ * renamed into place; an in-place update and the record are not (docs/boot-initrd.md,
+ * "What is flushed"). */
 #ifndef EVM_BOOTINITRD_H
 #define EVM_BOOTINITRD_H
 
@@ -28,8 +33,13 @@ struct bootinitrd_opts {
     enum compress compress;
     const char *cache_dir; /* binary-member cache; NULL: directory of out */
     const char *out;
-    uint64_t mtime;      /* entry mtime (SOURCE_DATE_EPOCH or 0) */
-    uint64_t fail_after; /* test hook, see atomicfile.h; 0 in production */
+    uint64_t mtime; /* entry mtime (SOURCE_DATE_EPOCH or 0) */
+    /* Never update the previous output in place: a full build (which records itself for
+     * the next one). For a boot after a failed one: whatever the guest refused, the next
+     * boot initrd is built from the inputs again. */
+    bool full;
+    uint64_t fail_after; /* test hook, see atomicfile.h (an in-place update too); 0 in
+                          * production */
 };
 
 struct bootinitrd_member {
@@ -38,6 +48,9 @@ struct bootinitrd_member {
 };
 
 struct bootinitrd_result {
+    /* The previous output was updated in place: only its boot member was rewritten. */
+    bool in_place;
+    /* The binary member was not built: copied from the cache, or kept (in_place). */
     bool cache_hit;
     bool config_embedded;
     uint64_t base_size;

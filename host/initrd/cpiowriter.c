@@ -26,12 +26,13 @@ int cpio_check_mtime(uint64_t mtime, struct evm_err *err)
 static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
     struct cpio_sink *s = ctx;
-    for (size_t i = 0; i < s->nfiles; i++) {
-        if (atomicfile_write(s->files[i], buf, len, &s->err) < 0) {
-            s->failed = 1;
-            archive_set_error(a, s->err.code, "%s", s->err.msg);
-            return -1;
-        }
+    int r = s->fn ? s->fn(s->ctx, buf, len, &s->err) : 0;
+    for (size_t i = 0; r == 0 && !s->fn && i < s->nfiles; i++)
+        r = atomicfile_write(s->files[i], buf, len, &s->err);
+    if (r < 0) {
+        s->failed = 1;
+        archive_set_error(a, s->err.code, "%s", s->err.msg);
+        return -1;
     }
     s->bytes += len;
     return (la_ssize_t)len;

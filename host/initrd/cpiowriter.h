@@ -23,11 +23,14 @@ int cpio_check_mtime(uint64_t mtime, struct evm_err *err);
 struct archive;
 struct archive_entry;
 
-/* Where the member's bytes go: every file in files[0..nfiles), set by the caller after
- * cpio_member_open and before the first entry. */
+/* Where the member's bytes go: every file in files[0..nfiles), or, when fn is set, to
+ * fn(ctx, ...) instead (e.g. a buffer in memory); set by the caller after cpio_member_open
+ * and before the first entry. */
 struct cpio_sink {
     struct atomicfile *files[2];
     size_t nfiles;
+    int (*fn)(void *ctx, const void *buf, size_t len, struct evm_err *err);
+    void *ctx;
     uint64_t bytes;     /* member bytes written so far */
     struct evm_err err; /* first failure, reported after libarchive gives up */
     int failed;

@@ -740,6 +740,17 @@ static int check_manifest(struct inspector *in, bool *ok)
 
 /* ---- entry point ----------------------------------------------------------------------- */
 
+/* A file without a single member (empty, or only zero bytes) is no initrd: the kernel
+ * would unpack nothing from it. */
+static int no_member(struct inspector *in)
+{
+    uint64_t size = src_offset(&in->src);
+    if (size == 0)
+        return evm_errf(in->err, EINVAL, "%s: empty file, not an initrd", in->src.path);
+    return evm_errf(in->err, EINVAL, "%s: no member, only %" PRIu64 " zero bytes", in->src.path,
+                    size);
+}
+
 int inspect_initrd(const char *path, FILE *out, bool *manifest_ok, struct evm_err *err)
 {
     if (manifest_ok)
@@ -771,6 +782,8 @@ int inspect_initrd(const char *path, FILE *out, bool *manifest_ok, struct evm_er
     int walk_r = walk(&in, &nmembers);
     if (walk_r == 0)
         fprintf(out, "%u members, %" PRIu64 " bytes\n", nmembers, src_offset(&in.src));
+    if (walk_r == 0 && nmembers == 0)
+        walk_r = no_member(&in);
 
     /* The kernel keeps what it unpacked before a malformed member, so the manifest is
      * still checked; the walk's error wins. */

@@ -12,7 +12,8 @@
 
 /* Prints the report to out. Returns 0 when the file is well formed and the manifest (if
  * any) matches; -EBADMSG when the manifest does not match its contents (report still
- * printed); other negative errnos for unreadable/malformed files. *manifest_ok is set when
+ * printed); other negative errnos for unreadable/malformed files (a file without a member,
+ * empty or only zero bytes, is malformed: -EINVAL). *manifest_ok is set when
  * a manifest was found and matched (may be NULL). */
 int inspect_initrd(const char *path, FILE *out, bool *manifest_ok, struct evm_err *err);
 

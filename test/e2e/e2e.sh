@@ -3,7 +3,8 @@
 # ephemerd-vmhost builds the boot initrd, boots the VM, ephemerd-init verifies and stages the
 # host config, and the stand-in daemon reports what it was given. Scenarios of issue 4:
 #   1 first boot on a blank disk      2 second boot, config change reaches the guest
-#   3 no host config (stale copy removed)   4 corrupt tail (cached member damaged)
+#   3 no host config (stale copy removed)   4 a damaged cache member: rebuilt by the host,
+#     or (its record rewritten to match) refused by the guest
 #   5 no root disk                    6 the daemon exits with code 3
 #   7 a FIFO config and an oversized config
 #   8 supervision: restart with backoff after a failed boot, give up after --max-restarts
@@ -163,31 +164,51 @@ s3_no_config() {
   return $ok
 }
 
-s4_corrupt_tail() {
-  write_config false ""
-  # Damage the cached binary member (uncompressed, so a byte of the daemon's bytes is easy
-  # to find): the manifest still carries the real binary's digest.
-  run_vm s4-warm --compress none || { say "    warm-up run exited $?"; return 1; }
-  local member
-  member=$(ls "$data"/vm/linux/cache/ephemerd-linux-*-none-*.member | head -n 1)
-  python3 - "$member" <<'PY' || return 1
-import sys
+# damage_member MEMBER [with-record]: flips a bit of the daemon's bytes in a cached
+# (uncompressed) member; with-record also rewrites the member's record (length, SHA-256) to
+# match, as a tool rewriting both would.
+damage_member() {
+  python3 - "$@" <<'PY'
+import hashlib, sys
 p = sys.argv[1]
 b = bytearray(open(p, 'rb').read())
 i = b.find(b'ephemerd-standin')
 assert i > 0, 'marker not found'
 b[i] ^= 0x20
 open(p, 'wb').write(b)
+if len(sys.argv) > 2:
+    open(p + '.sum', 'w').write('ephemerd-member-sum 1\nlength %d\nsha256 %s\n'
+                                % (len(b), hashlib.sha256(b).hexdigest()))
 PY
+}
+
+s4_corrupt_tail() {
+  write_config false ""
+  run_vm s4-warm --compress none || { say "    warm-up run exited $?"; return 1; }
+  local member ok=0
+  member=$(ls "$data"/vm/linux/cache/ephemerd-linux-*-none-*.member | head -n 1)
+  # A damaged cached member: the agent's check of the cache (length and SHA-256 recorded
+  # beside it) finds it, discards it and builds the member again; the VM boots. (The
+  # output's record is removed so that the build is a full one, not an in-place update.)
+  damage_member "$member" || return 1
+  rm -f "$data/vm/linux/boot-initrd.img.record"
+  run_vm s4-cache --compress none || { say "    run on a damaged cache member exited $?"; return 1; }
+  check "agent names the damaged cache member" \
+    has "binary-member cache: $member: its SHA-256 does not match its record; discarding it" \
+    "$log/s4-cache.out" || ok=1
+  # Damaged with its record rewritten to match: the host's check passes, the manifest still
+  # carries the real binary's digest, and the guest refuses the tail.
+  damage_member "$member" with-record || return 1
+  rm -f "$data/vm/linux/boot-initrd.img.record"
   local t0 t1; t0=$(date +%s)
   if run_vm s4 --compress none; then say "    run succeeded on a corrupt tail"; return 1; fi
   t1=$(date +%s)
-  local c=$log/s4.console o=$log/s4.out ok=0
+  local c=$log/s4.console o=$log/s4.out
   check "EPHEMERD_FATAL names the file" grep -qE 'EPHEMERD_FATAL stage=verify reason="assets/ephemerd-linux: sha256 mismatch' "$c" || ok=1
   check "agent exits with the guest's reason" grep -q 'assets/ephemerd-linux: sha256 mismatch' "$o" || ok=1
   check "within seconds, not a timeout ($((t1 - t0)) s)" test $((t1 - t0)) -lt 60 || ok=1
   check "daemon never launched" hasnt "STANDIN argv" "$c" || ok=1
-  rm -f "$member"
+  rm -f "$member" "$member.sum"
   return $ok
 }
 

@@ -1,6 +1,8 @@
 /* test_cli.c — the ephemerd-vmhost subcommands as an operator uses them: exit codes for
  * good and bad command lines, a build → inspect round trip, a corrupted tail caught by
- * inspect, refusal of an oversized config, and the command line derived from config. */
+ * inspect, refusal of an oversized config, bad files and names refused up front, and the
+ * command line derived from config. */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -211,6 +213,50 @@ static void test_cmdline_follows_config(void **state)
     env_free(&e);
 }
 
+/* Bad files and names, refused with the exit codes of the rest: an empty -o, --base or
+ * --binary is a usage error (2); an output that is a directory, an empty or garbage base
+ * fail (1) before anything is written (no output, no cache member beside it); inspecting an
+ * empty file fails (1). */
+static void test_bad_files_refused(void **state)
+{
+    (void)state;
+    struct env e;
+    env_init(&e, NULL);
+    assert_int_equal(RUN("initrd", "build", "--base", e.base, "--binary", e.bin, "-o", ""),
+                     EXIT_USAGE);
+    assert_int_equal(RUN("initrd", "build", "--base", "", "--binary", e.bin, "-o", e.out),
+                     EXIT_USAGE);
+    assert_int_equal(RUN("initrd", "build", "--base", e.base, "--binary", "", "-o", e.out),
+                     EXIT_USAGE);
+    assert_int_equal(RUN("initrd", "build", "--base", e.base, "--binary", e.bin, "-o", e.dir),
+                     EXIT_FAIL);
+    char *empty = tu_path(e.dir, "empty.img");
+    char *garbage = tu_path(e.dir, "garbage.img");
+    tu_write(empty, "", 0);
+    tu_write(garbage, "garbage, not an initrd\n", 23);
+    assert_int_equal(RUN("initrd", "build", "--base", empty, "--binary", e.bin, "-o", e.out),
+                     EXIT_FAIL);
+    assert_int_equal(RUN("initrd", "build", "--base", garbage, "--binary", e.bin, "-o", e.out),
+                     EXIT_FAIL);
+    assert_null(tu_read(e.out, NULL));
+    /* Nothing but the inputs in the directory: no output, no cache member, no temporary. */
+    DIR *d = opendir(e.dir);
+    assert_non_null(d);
+    struct dirent *de;
+    int entries = 0;
+    while ((de = readdir(d)) != NULL)
+        entries += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    closedir(d);
+    assert_int_equal(entries, 4); /* base.img, ephemerd-linux, empty.img, garbage.img */
+    assert_int_equal(RUN("initrd", "inspect", empty), EXIT_FAIL);
+    assert_int_equal(RUN("initrd", "build", "--base", e.base, "--binary", e.bin, "-o", e.out),
+                     EXIT_OK);
+    assert_int_equal(RUN("initrd", "inspect", e.out), EXIT_OK);
+    free(empty);
+    free(garbage);
+    env_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_inspect_detects_corruption),
         cmocka_unit_test(test_oversized_config_refused),
         cmocka_unit_test(test_cmdline_follows_config),
+        cmocka_unit_test(test_bad_files_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

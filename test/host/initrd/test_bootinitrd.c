@@ -1,6 +1,8 @@
 /* test_bootinitrd.c — the boot-initrd builder, read back member by member with
  * libarchive: order, names, modes, owners, sizes, manifest digests, alignment, determinism,
- * the binary-member cache and atomic replacement under injected failures. */
+ * the binary-member cache (verified before use, bypassed when it cannot be written, pruned
+ * by last use), atomic replacement under injected failures and how a full disk is reported,
+ * killed builds' temporary files swept, bad bases and output names refused up front. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <cmocka.h>
@@ -23,6 +27,7 @@
 #include "initrd/cpiowriter.h"
 #include "digest.h"
 #include "config/hostcfg.h"
+#include "fileutil.h"
 #include "manifest.h"
 #include "testutil.h"
 
@@ -111,6 +116,8 @@ static void fx_init(struct fixture *f, size_t base_len, size_t bin_len, const ch
     f->base_bytes = malloc(base_len + 1);
     f->bin_bytes = malloc(bin_len + 1);
     tu_fill(f->base_bytes, base_len, 7);
+    /* A base starts like an initrd (the builder checks); the rest need not be valid. */
+    memcpy(f->base_bytes, "070701", base_len < 6 ? base_len : 6);
     tu_fill(f->bin_bytes, bin_len, 11);
     /* Make the binary compressible in places, like real code. */
     if (bin_len > 4096)
@@ -584,6 +591,413 @@ static void test_empty_binary_and_output_onto_base(void **state)
     fx_free(&f);
 }
 
+/* ---- leftovers, the cache's verification and failures, refusals ----------------------- */
+
+/* The paths in dir whose names end in suffix (at most max), malloc'd; returns the count. */
+static size_t find_suffix(const char *dir, const char *suffix, char **out, size_t max)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    size_t sl = strlen(suffix);
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > sl && strcmp(de->d_name + l - sl, suffix) == 0) {
+            if (n < max)
+                out[n] = tu_path(dir, de->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* The one cached member in dir. */
+static char *the_member(const char *dir)
+{
+    char *m[4] = {0};
+    size_t n = find_suffix(dir, ".member", m, 4);
+    for (size_t i = 1; i < n && i < 4; i++)
+        free(m[i]);
+    assert_int_equal(n, 1);
+    return m[0];
+}
+
+static char *with_suffix(const char *path, const char *suffix)
+{
+    size_t a = strlen(path), b = strlen(suffix);
+    char *p = malloc(a + b + 1);
+    assert_non_null(p);
+    memcpy(p, path, a);
+    memcpy(p + a, suffix, b + 1);
+    return p;
+}
+
+static void assert_same_file(const char *path, const char *want, size_t want_len)
+{
+    size_t len;
+    char *got = tu_read(path, &len);
+    assert_non_null(got);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+}
+
+/* Temporary files of killed builds (of the output and its record, and in the cache) are
+ * removed at the start of the next build, matched by their exact naming pattern: look-alikes
+ * stay. */
+static void test_sweeps_temps_of_killed_builds(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, 20000, 150000, sample_config);
+    struct evm_err err = {0};
+    struct bootinitrd_result res;
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    char *member = the_member(f.cache);
+    char *dead[] = {
+        with_suffix(f.out, ".tmp-0123456789ab"),
+        with_suffix(f.out, ".tmp-aaaaaaaaaaaa"),
+        with_suffix(f.out, ".record.tmp-dddddddddddd"), /* the output's record */
+        with_suffix(member, ".tmp-bbbbbbbbbbbb"),
+        with_suffix(member, ".sum.tmp-cccccccccccc"),
+    };
+    char *alive[] = {
+        with_suffix(f.out, ".tmp-zz"),
+        with_suffix(f.out, ".tmpx"),
+        with_suffix(f.out, ".tmp-ABCDEF012345"), /* uppercase */
+        tu_path(f.dir, "notes.txt.tmp-0123456789ab"),
+        tu_path(f.cache, "other.tmp-0123456789ab"),
+        with_suffix(member, "x.tmp-0123456789ab"),
+        with_suffix(f.out, ".recordx.tmp-0123456789ab"),
+    };
+    char junk[5000];
+    tu_fill(junk, sizeof(junk), 1);
+    for (size_t i = 0; i < sizeof(dead) / sizeof(dead[0]); i++)
+        tu_write(dead[i], junk, sizeof(junk));
+    for (size_t i = 0; i < sizeof(alive) / sizeof(alive[0]); i++)
+        tu_write(alive[i], junk, 10);
+
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    for (size_t i = 0; i < sizeof(dead) / sizeof(dead[0]); i++) {
+        assert_null(tu_read(dead[i], NULL));
+        free(dead[i]);
+    }
+    for (size_t i = 0; i < sizeof(alive) / sizeof(alive[0]); i++) {
+        char *b = tu_read(alive[i], NULL);
+        assert_non_null(b);
+        free(b);
+        free(alive[i]);
+    }
+    size_t len;
+    char *out = tu_read(f.out, &len);
+    assert_int_equal(len, res.out_size);
+    struct member_view v;
+    read_member(out + res.boot_member.offset, (size_t)res.boot_member.length, &v);
+    assert_int_equal(v.n, 2);
+    free_member(&v);
+    free(out);
+    free(member);
+    fx_free(&f);
+}
+
+/* A damaged cached member (truncated, a byte changed, its record missing or garbled) is not
+ * used: it is discarded and built again, giving the same output as before, and the next
+ * build uses the rebuilt member. */
+static void test_damaged_member_rebuilt(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, 4096, 200000, sample_config);
+    struct evm_err err = {0};
+    struct bootinitrd_result res;
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    size_t good_len, mlen, rlen;
+    char *good = tu_read(f.out, &good_len);
+    char *member = the_member(f.cache);
+    char *record = with_suffix(member, ".sum");
+    char *mbytes = tu_read(member, &mlen);
+    char *rbytes = tu_read(record, &rlen);
+    assert_non_null(rbytes);
+    assert_non_null(strstr(rbytes, "ephemerd-member-sum 1\nlength "));
+    assert_int_equal(mlen, res.binary_member.length);
+
+    for (int damage = 0; damage < 5; damage++) {
+        switch (damage) {
+        case 0: /* truncated, as a full disk or a crash of another tool would leave it */
+            tu_write(member, mbytes, mlen / 2);
+            break;
+        case 1: /* same length, one byte changed */
+            mbytes[mlen / 3] ^= 0x20;
+            tu_write(member, mbytes, mlen);
+            mbytes[mlen / 3] ^= 0x20;
+            break;
+        case 2: /* no record */
+            assert_int_equal(remove(record), 0);
+            break;
+        case 3: /* a garbled record */
+            tu_write(record, "ephemerd-member-sum 1\nlength 12\n", 32);
+            break;
+        case 4: /* an empty member */
+            tu_write(member, "", 0);
+            break;
+        }
+        evm_err_clear(&err);
+        assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+        assert_false(res.cache_hit);
+        assert_same_file(f.out, good, good_len);
+        assert_same_file(member, mbytes, mlen);
+        assert_same_file(record, rbytes, rlen);
+        assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+        assert_true(res.cache_hit);
+        assert_same_file(f.out, good, good_len);
+    }
+    free(good);
+    free(mbytes);
+    free(rbytes);
+    free(member);
+    free(record);
+    fx_free(&f);
+}
+
+static void assert_output_valid(const struct fixture *f, const struct bootinitrd_result *res)
+{
+    size_t len;
+    char *out = tu_read(f->out, &len);
+    assert_non_null(out);
+    assert_int_equal(len, res->out_size);
+    struct member_view v;
+    read_member(out + res->binary_member.offset, (size_t)res->binary_member.length, &v);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.e[1].size, f->bin_len);
+    free_member(&v);
+    free(out);
+}
+
+/* A cache that cannot be created (its parent is a file) or written (the member's name is
+ * taken by a directory) is bypassed: the build succeeds, the member goes into the output
+ * only. */
+static void test_unwritable_cache_bypassed(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, 4096, 100000, sample_config);
+    struct evm_err err = {0};
+    struct bootinitrd_result res;
+    char *file = tu_path(f.dir, "a-file");
+    tu_write(file, "x", 1);
+    free(f.cache);
+    f.cache = tu_path(file, "cache");
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    assert_false(res.cache_hit);
+    assert_output_valid(&f, &res);
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    assert_false(res.cache_hit);
+    assert_output_valid(&f, &res);
+
+    /* The member's name is a non-empty directory: not used, not removable, not writable. */
+    free(f.cache);
+    f.cache = tu_path(f.dir, "cache");
+    uint8_t sha[32];
+    char hex[65], name[200];
+    digest_buf(f.bin_bytes, f.bin_len, sha);
+    hex_encode(sha, 32, hex);
+    snprintf(name, sizeof(name), "ephemerd-linux-%s-zstd-m0-v1.member", hex);
+    char *mdir = tu_path(f.cache, name);
+    char *inside = tu_path(mdir, "f");
+    assert_int_equal(mkdir_p(mdir, &err), 0);
+    tu_write(inside, "x", 1);
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    assert_false(res.cache_hit);
+    assert_output_valid(&f, &res);
+    assert_int_equal(path_exists(inside), 1);
+    assert_int_equal(count_temps(f.cache), 0);
+    free(inside);
+    free(mdir);
+    free(file);
+    fx_free(&f);
+}
+
+/* Pruning keeps members used recently (a concurrent build with another binary keeps its
+ * member) and removes, with their records, those unused for longer than the keep time; a
+ * hit marks its member used. */
+static void test_prune_by_last_use(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, 4096, 100000, sample_config);
+    struct evm_err err = {0};
+    struct bootinitrd_result res;
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    char *a = the_member(f.cache);
+    char *a_rec = with_suffix(a, ".sum");
+
+    f.bin_bytes[100] ^= 1; /* another binary, as a concurrent build would have */
+    tu_write(f.binary, f.bin_bytes, f.bin_len);
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    assert_false(res.cache_hit);
+    char *m[4] = {0};
+    assert_int_equal(find_suffix(f.cache, ".member", m, 4), 2);
+    char *b = strcmp(m[0], a) == 0 ? m[1] : m[0];
+    assert_int_equal(path_exists(a), 1);
+    assert_int_equal(path_exists(a_rec), 1);
+
+    /* a last used long ago; b too, until its hit marks it used now. */
+    time_t now = time(NULL);
+    struct utimbuf old = {.actime = now - 3600, .modtime = now - 3600};
+    assert_int_equal(utime(a, &old), 0);
+    assert_int_equal(utime(b, &old), 0);
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    assert_true(res.cache_hit);
+    assert_int_equal(path_exists(a), 0);
+    assert_int_equal(path_exists(a_rec), 0);
+    assert_int_equal(path_exists(b), 1);
+    struct stat st;
+    assert_int_equal(stat(b, &st), 0);
+    assert_true(st.st_mtime > now - 600);
+    free(m[0]);
+    free(m[1]);
+    free(a);
+    free(a_rec);
+    fx_free(&f);
+}
+
+/* A base that is not an initrd (empty, garbage, an old-format cpio archive, only zeros) is
+ * refused before anything is written; compressed bases and leading zero padding are
+ * accepted, as the kernel accepts them. */
+static void test_bad_base_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *says;
+    } bad[] = {
+        {"", 0, "empty file"},
+        {"this is not an initrd at all, just some text\n", 45, "not an initrd"},
+        {"070707000000000000000000000000", 30, "odc"},
+        {"\0\0\0\0\0\0\0\0\0\0\0\0", 12, "zero bytes"},
+        {"\0\0"
+         "070701",
+         8, "not an initrd"}, /* cpio off a 4-byte boundary */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct fixture f;
+        fx_init(&f, 100, 1000, sample_config);
+        tu_write(f.base, bad[i].bytes, bad[i].len);
+        struct evm_err err = {0};
+        struct bootinitrd_result res;
+        assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "base initrd"));
+        assert_non_null(strstr(err.msg, f.base));
+        assert_non_null(strstr(err.msg, bad[i].says));
+        assert_null(tu_read(f.out, NULL));
+        assert_int_equal(path_exists(f.cache), 0);
+        assert_int_equal(count_temps(f.dir), 0);
+        fx_free(&f);
+    }
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } good[] = {
+        {"\x1f\x8b\x08\0\0\0\0\0", 8},
+        {"\x28\xb5\x2f\xfd\0\0", 6},
+        {"\xfd"
+         "7zXZ\0\0",
+         7},
+        {"\x02\x21\x4c\x18\0", 5},
+        {"\0\0\0\0"
+         "070701",
+         10},
+        {"070702", 6},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct fixture f;
+        fx_init(&f, 100, 1000, sample_config);
+        tu_write(f.base, good[i].bytes, good[i].len);
+        struct evm_err err = {0};
+        struct bootinitrd_result res;
+        assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+        assert_int_equal(res.base_size, good[i].len);
+        fx_free(&f);
+    }
+}
+
+/* An output name that cannot be a file (empty, a directory, ending in a separator, in a
+ * missing directory) is refused before anything is written, and no cache member appears
+ * (with the default cache, the directory of the output: the working directory for ""). */
+static void test_bad_output_refused(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, 100, 1000, sample_config);
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(f.dir), 0);
+    char *sub = tu_path(f.dir, "sub");
+    struct evm_err err = {0};
+    assert_int_equal(mkdir_p(sub, &err), 0);
+    char *slash = with_suffix(sub, "/");
+    char *missing = tu_path(f.dir, "missing/boot.img");
+    static const int codes[] = {-EINVAL, -EISDIR, -EISDIR, -ENOENT};
+    const char *outs[] = {"", sub, slash, missing};
+    for (size_t i = 0; i < 4; i++) {
+        struct bootinitrd_opts o = {
+            .base = f.base, .binary = f.binary, .boot_id = BOOT_ID, .out = outs[i]};
+        struct bootinitrd_result res;
+        evm_err_clear(&err);
+        assert_int_equal(bootinitrd_build(&o, &res, &err), codes[i]);
+        assert_non_null(strstr(err.msg, "output"));
+        char *m[2] = {0};
+        assert_int_equal(find_suffix(f.dir, ".member", m, 2), 0);
+        assert_int_equal(find_suffix(sub, ".member", m, 2), 0);
+        assert_int_equal(count_temps(f.dir), 0);
+        assert_int_equal(count_temps(sub), 0);
+    }
+    assert_int_equal(chdir(cwd), 0);
+    free(sub);
+    free(slash);
+    free(missing);
+    fx_free(&f);
+}
+
+/* A full disk is reported as a failure writing the boot initrd, naming its temporary file —
+ * the background base copy's failure first — never as the member being written then
+ * ("assets/ephemerd-linux: writing …"). */
+static void test_full_disk_reported_as_output(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, 20000, 150000, sample_config);
+    struct evm_err err = {0};
+    struct bootinitrd_result res;
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 0, &res, &err), 0);
+    uint64_t in_binary = res.binary_member.offset + 100;
+
+    /* Inside the base: the background copy fails, and the appends after it. */
+    evm_err_clear(&err);
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, 10000, &res, &err), -ENOSPC);
+    assert_non_null(strstr(err.msg, "copying the base initrd into the boot initrd"));
+    assert_non_null(strstr(err.msg, "boot.img.tmp-"));
+    assert_non_null(strstr(err.msg, "No space left on device"));
+    assert_null(strstr(err.msg, "assets/"));
+
+    /* Inside the binary member (a new binary: built, not copied). */
+    f.bin_bytes[7] ^= 1;
+    tu_write(f.binary, f.bin_bytes, f.bin_len);
+    evm_err_clear(&err);
+    assert_int_equal(fx_build(&f, COMPRESS_ZSTD, true, NULL, in_binary, &res, &err), -ENOSPC);
+    assert_non_null(strstr(err.msg, "writing the boot initrd"));
+    assert_non_null(strstr(err.msg, "boot.img.tmp-"));
+    assert_non_null(strstr(err.msg, "No space left on device"));
+    assert_null(strstr(err.msg, "assets/"));
+    assert_int_equal(count_temps(f.dir), 0);
+    assert_int_equal(count_temps(f.cache), 0);
+    fx_free(&f);
+}
+
 static void test_compress_names(void **state)
 {
     (void)state;
@@ -614,6 +1028,13 @@ int main(void)
         cmocka_unit_test(test_mtime_limit),
         cmocka_unit_test(test_empty_binary_and_output_onto_base),
         cmocka_unit_test(test_compress_names),
+        cmocka_unit_test(test_sweeps_temps_of_killed_builds),
+        cmocka_unit_test(test_damaged_member_rebuilt),
+        cmocka_unit_test(test_unwritable_cache_bypassed),
+        cmocka_unit_test(test_prune_by_last_use),
+        cmocka_unit_test(test_bad_base_refused),
+        cmocka_unit_test(test_bad_output_refused),
+        cmocka_unit_test(test_full_disk_reported_as_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* test_inspect.c — host/inspect.c: the member walk (offsets, compression, lengths, zero
  * padding, exact raw-member ends, malformed data) and the manifest check (OK, digest /
  * mode / size mismatches, missing and unlisted files, later entries replacing earlier
- * ones). Archives are built here with libarchive's writer and concatenated. */
+ * ones); a file without a member is malformed. Archives are built here with libarchive's writer and
+ * concatenated. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -695,6 +696,28 @@ static void test_missing_file(void **state)
     free(dir);
 }
 
+/* A file without a single member is no initrd: empty, or only zero bytes, is malformed
+ * (-EINVAL, exit 1 from the command), never "0 members" and success. */
+static void test_empty_file_is_malformed(void **state)
+{
+    (void)state;
+    static uint8_t zeros[1000];
+    struct img im = {0};
+    struct run r;
+    run_inspect(&im, &r);
+    assert_int_equal(r.r, -EINVAL);
+    assert_false(r.ok);
+    assert_contains(r.err.msg, "empty file");
+    assert_contains(r.err.msg, "initrd.img");
+    free(r.report);
+    im.buf = zeros;
+    im.len = sizeof(zeros);
+    run_inspect(&im, &r);
+    assert_int_equal(r.r, -EINVAL);
+    assert_contains(r.err.msg, "no member");
+    free(r.report);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_data_after_trailer_in_stream),
         cmocka_unit_test(test_invalid_manifest),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_empty_file_is_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
