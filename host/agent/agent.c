@@ -160,6 +160,9 @@ static int boot_initrd(struct agent *a, struct evm_err *err)
         .compress = a->o->compress,
         .cache_dir = a->p.cache,
         .out = a->p.boot_initrd,
+        /* After a failed boot, rebuild from the inputs: a matching identity says nobody
+         * changed the output, not that the disk kept every byte of it. */
+        .full = a->failures_in_row > 0,
     };
     struct bootinitrd_result br;
     int r = bootinitrd_mtime_from_env(&bo.mtime, err);
@@ -168,7 +171,10 @@ static int boot_initrd(struct agent *a, struct evm_err *err)
     if (r < 0)
         return evm_err_wrap(err, "building the boot initrd");
     log_info("boot initrd %s: %llu bytes, binary member %s, host config %s", a->p.boot_initrd,
-             (unsigned long long)br.out_size, br.cache_hit ? "cached" : "built",
+             (unsigned long long)br.out_size,
+             br.in_place    ? "kept (in-place update)"
+             : br.cache_hit ? "cached"
+                            : "built",
              br.config_embedded ? "embedded" : "not embedded");
     return 0;
 }
