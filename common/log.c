@@ -1,24 +1,51 @@
-/* log.c — leveled logging to stderr. */
+/* log.c — leveled logging to stderr (see log.h): the process-wide threshold and format, the
+ * text and JSON line formats, and JSON string escaping. */
 #include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#define LOG_MSG_MAX 2048 /* a message is cut to this many bytes (NUL included) */
 
 static const char *log_program = "ephemerd";
 static enum log_level log_threshold = LOG_INFO;
+static enum log_format log_fmt = LOG_FORMAT_TEXT;
+static bool log_level_from_cli; /* -v chose the threshold: [log] level does not change it */
 
 void log_init(const char *program, enum log_level level)
 {
     if (program)
         log_program = program;
     log_threshold = level;
+    log_fmt = LOG_FORMAT_TEXT;
+    log_level_from_cli = false;
+}
+
+void log_set_cli_level(enum log_level level)
+{
+    log_threshold = level;
+    log_level_from_cli = true;
+}
+
+void log_configure(enum log_level level, enum log_format format)
+{
+    log_fmt = format;
+    if (!log_level_from_cli)
+        log_threshold = level;
 }
 
 enum log_level log_get_level(void)
 {
     return log_threshold;
+}
+
+enum log_format log_get_format(void)
+{
+    return log_fmt;
 }
 
 int log_level_parse(const char *s, enum log_level *out)
@@ -37,19 +64,186 @@ int log_level_parse(const char *s, enum log_level *out)
     return -EINVAL;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+int log_format_parse(const char *s, enum log_format *out)
+{
+    if (strcmp(s, "text") == 0)
+        *out = LOG_FORMAT_TEXT;
+    else if (strcmp(s, "json") == 0)
+        *out = LOG_FORMAT_JSON;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level] : "debug";
+}
+
+/* ---- JSON strings ---------------------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence at p (strict: no overlongs, surrogates or code points
+ * above U+10FFFF), or 0. p is NUL-terminated: a NUL is never a continuation byte. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned c = p[0], cp, min;
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* How the character at p is written inside a JSON string: *piece (n bytes), consuming *adv
+ * input bytes. esc is scratch room for an escape. */
+static const char *json_piece(const unsigned char *p, char esc[8], size_t *n, size_t *adv)
+{
+    static const char shorts[] = "btnvfr"; /* \b \t \n _ \f \r for 0x08..0x0d */
+    unsigned char c = p[0];
+    *adv = 1;
+    if (c == '"' || c == '\\') {
+        esc[0] = '\\', esc[1] = (char)c, *n = 2;
+        return esc;
+    }
+    if (c >= 0x08 && c <= 0x0d && c != 0x0b) {
+        esc[0] = '\\', esc[1] = shorts[c - 0x08], *n = 2;
+        return esc;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        *n = (size_t)snprintf(esc, 8, "\\u%04x", c);
+        return esc;
+    }
+    if (c < 0x80) {
+        *n = 1;
+        return (const char *)p;
+    }
+    size_t u = utf8_seq(p);
+    if (u == 0) {
+        *n = 6;
+        return "\\ufffd";
+    }
+    *n = *adv = u;
+    return (const char *)p;
+}
+
+size_t log_json_escape(char *out, size_t cap, const char *s)
+{
+    if (cap == 0)
+        return 0;
+    size_t len = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        char esc[8];
+        size_t n, adv;
+        const char *piece = json_piece(p, esc, &n, &adv);
+        if (len + n >= cap)
+            break;
+        memcpy(out + len, piece, n);
+        len += n;
+        p += adv;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+/* ---- lines ----------------------------------------------------------------------------- */
+
+/* ts as "YYYY-MM-DDTHH:MM:SSZ" (UTC, proleptic Gregorian; days to civil date as in
+ * H. Hinnant's chrono algorithms): no gmtime, whose buffer threads would share. */
+static void utc_stamp(long long ts, char *out, size_t cap)
+{
+    long long days = ts / 86400, secs = ts % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    long long z = days + 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;                                      /* [0, 146096] */
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    long long mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
+    long long day = doy - (153 * mp + 2) / 5 + 1;
+    long long month = mp < 10 ? mp + 3 : mp - 9;
+    long long year = yoe + era * 400 + (month <= 2);
+    snprintf(out, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", year, (int)month, (int)day,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+static size_t text_line(char *out, size_t cap, const char *program, enum log_level level,
+                        const char *msg)
 {
     static const char *const tags[] = {"error: ", "warning: ", "", "debug: "};
+    if (cap < 2) {
+        out[0] = '\0';
+        return 0;
+    }
+    int n = snprintf(out, cap - 1, "%s: %s%s", program, tags[level], msg);
+    size_t len = n < 0 ? 0 : (size_t)n < cap - 1 ? (size_t)n : cap - 2;
+    out[len++] = '\n';
+    out[len] = '\0';
+    return len;
+}
+
+static size_t json_line(char *out, size_t cap, const char *program, enum log_level level,
+                        long long ts, const char *msg)
+{
+    static const char tail[] = "\"}\n";
+    char stamp[64], prog[128], head[320];
+    utc_stamp(ts, stamp, sizeof(stamp));
+    log_json_escape(prog, sizeof(prog), program);
+    int h = snprintf(head, sizeof(head),
+                     "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"msg\":\"", stamp,
+                     log_level_name(level), prog);
+    if (h < 0 || (size_t)h >= sizeof(head) || (size_t)h + sizeof(tail) > cap) {
+        out[0] = '\0';
+        return 0;
+    }
+    memcpy(out, head, (size_t)h);
+    size_t len = (size_t)h;
+    len += log_json_escape(out + len, cap - len - (sizeof(tail) - 1), msg);
+    memcpy(out + len, tail, sizeof(tail));
+    return len + sizeof(tail) - 1;
+}
+
+size_t log_format_line(char *out, size_t cap, enum log_format format, const char *program,
+                       enum log_level level, long long ts, const char *msg)
+{
+    if (cap == 0)
+        return 0;
+    if ((unsigned)level > LOG_DEBUG)
+        level = LOG_DEBUG;
+    if (format == LOG_FORMAT_JSON)
+        return json_line(out, cap, program, level, ts, msg);
+    return text_line(out, cap, program, level, msg);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
     if (level > log_threshold)
         return;
-    char line[2048];
+    char msg[LOG_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* Room for the worst case: every byte of the message escaped as \u00XX. */
+    char out[LOG_MSG_MAX * 6 + 256];
+    log_format_line(out, sizeof(out), log_fmt, log_program, level, (long long)time(NULL), msg);
     /* One fputs per line keeps lines whole when several processes share the stream. */
-    char out[2200];
-    snprintf(out, sizeof(out), "%s: %s%s\n", log_program, tags[level], line);
     fputs(out, stderr);
     fflush(stderr);
 }

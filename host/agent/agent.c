@@ -28,9 +28,6 @@
 #include "log.h"
 #include "vm/vm.h"
 
-#define DEFAULT_CPUS 2u
-#define DEFAULT_MEMORY_MB 2048u
-#define DEFAULT_DISK_GB 64u
 #define PROBE_RETRY_MS 200u
 /* Test hook (test/e2e): before the real stop request, write one for another boot id, which
  * the guest must ignore and log. */
@@ -103,7 +100,7 @@ static int make_dirs(struct agent *a, struct evm_err *err)
 /* The root disk at the configured size, in the backend's format (grown, never shrunk). */
 static int ensure_disk(struct agent *a, struct evm_err *err)
 {
-    unsigned gb = a->cfg.settings.disk_size_gb ? a->cfg.settings.disk_size_gb : DEFAULT_DISK_GB;
+    unsigned gb = hostcfg_uint(&a->cfg.settings, HOSTCFG_DISK_SIZE_GB);
     bool grown;
     return vm_disk_ensure(a->p.disk, (uint64_t)gb << 30, &grown, err);
 }
@@ -147,7 +144,10 @@ static int boot_begin(struct agent *a, struct evm_err *err)
     a->st.ready_ms = -1;
     set_state(a, "starting");
     hostcfg_free(&a->cfg);
-    return hostcfg_load(a->p.config, &a->cfg, err);
+    r = hostcfg_load(a->p.config, &a->cfg, err);
+    if (r == 0)
+        hostcfg_apply_log(&a->cfg.settings); /* [log], for the agent's own lines from here on */
+    return r;
 }
 
 static int boot_initrd(struct agent *a, struct evm_err *err)
@@ -204,8 +204,8 @@ static struct vm_spec make_spec(const struct agent *a, const char *cmdline)
         .kernel = a->p.kernel,
         .initrd = a->p.boot_initrd,
         .cmdline = cmdline,
-        .cpus = a->cfg.settings.cpus ? a->cfg.settings.cpus : DEFAULT_CPUS,
-        .memory_mb = a->cfg.settings.memory_mb ? a->cfg.settings.memory_mb : DEFAULT_MEMORY_MB,
+        .cpus = hostcfg_uint(&a->cfg.settings, HOSTCFG_CPUS),
+        .memory_mb = hostcfg_uint(&a->cfg.settings, HOSTCFG_MEMORY_MB),
         .disk = a->o->no_disk ? NULL : a->p.disk,
         .state_dir = a->p.state,
         .console_log = a->p.console,
@@ -546,6 +546,8 @@ int run_plan(const struct run_opts *o, char **json, struct evm_err *err)
         r = boot_id_generate(a->st.boot_id, err);
     if (r == 0)
         r = hostcfg_load(a->p.config, &a->cfg, err);
+    if (r == 0)
+        hostcfg_apply_log(&a->cfg.settings);
     if (r == 0)
         r = boot_cmdline(a, cmdline, sizeof(cmdline), err);
     if (r == 0) {

@@ -1,4 +1,5 @@
-/* cmd_run.c — `ephemerd-vmhost run`: options to struct run_opts, then the agent. */
+/* cmd_run.c — `ephemerd-vmhost run`: options to struct run_opts, config.toml's [log] for the
+ * agent's logging, then the agent. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "cli/commands.h"
 #include "log.h"
 #include "agent/agent.h"
+#include "config/hostcfg.h"
 #include "vm/vm.h"
 
 static void run_usage(FILE *f)
@@ -20,7 +22,9 @@ static void run_usage(FILE *f)
             "(restart with capped backoff on an unexpected stop) until SIGINT/SIGTERM, and stops\n"
             "it in order (the console stop request, then the backend's fallback). Console\n"
             "output goes to DIR/vm/linux/console.log; health to\n"
-            "DIR/status.json (see 'ephemerd-vmhost status').\n"
+            "DIR/status.json (see 'ephemerd-vmhost status'). The agent logs on stderr as\n"
+            "config.toml's [log] says (level; format text or json lines), read at each boot;\n"
+            "'ephemerd-vmhost config show' prints the settings a boot would use.\n"
             "\n"
             "  --data-dir DIR       the agent's data directory (holds config.toml)\n"
             "  --backend NAME       VM backend (this build: %s)\n"
@@ -37,7 +41,7 @@ static void run_usage(FILE *f)
             "  --no-disk            boot without a root disk (to test the guest's failure path)\n"
             "  --no-tcg             fail instead of emulating when KVM is unusable\n"
             "  --max-restarts N     give up after N failed boots in a row (default: never)\n"
-            "  -v, --verbose        debug logging (every console line)\n"
+            "  -v, --verbose        debug logging (every console line), whatever [log] level\n"
             "  -h, --help           this help\n",
             vm_backend()->name, vm_backend()->name);
 }
@@ -120,9 +124,12 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
                 return EXIT_USAGE;
             break;
         case OPT_DISKTO:
-            if (cli_uint("--disk-timeout", optarg, 3600, &o->disk_timeout) < 0 ||
-                o->disk_timeout == 0)
+            if (cli_uint("--disk-timeout", optarg, 3600, &o->disk_timeout) < 0)
                 return EXIT_USAGE;
+            if (o->disk_timeout == 0) {
+                fprintf(stderr, "ephemerd-vmhost: --disk-timeout 0: at least 1 second\n");
+                return EXIT_USAGE;
+            }
             break;
         case OPT_NODISK:
             o->no_disk = true;
@@ -138,7 +145,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             o->dry_run = true;
             break;
         case 'v':
-            log_init(NULL, LOG_DEBUG);
+            log_set_cli_level(LOG_DEBUG); /* kept over config.toml's [log] level */
             break;
         case 'h':
             run_usage(stdout);
@@ -168,12 +175,30 @@ static int print_plan(const struct run_opts *o)
     return EXIT_OK;
 }
 
+/* config.toml's [log] from the first line on (each boot's load applies it again, so an edited
+ * file takes effect at the next boot). */
+static int apply_config_log(const char *data_dir)
+{
+    size_t n = strlen(data_dir) + sizeof("/config.toml");
+    char *path = malloc(n);
+    if (!path) {
+        log_error("out of memory");
+        return -1;
+    }
+    snprintf(path, n, "%s/config.toml", data_dir);
+    hostcfg_apply_log_file(path);
+    free(path);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
     int rc = parse_run_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    if (apply_config_log(o.data_dir) < 0)
+        return EXIT_FAIL;
     struct evm_err err = {0};
     if (o.dry_run)
         return print_plan(&o);

@@ -16,6 +16,7 @@ enum {
 
 int cmd_initrd(int argc, char **argv);
 int cmd_cmdline(int argc, char **argv);
+int cmd_config(int argc, char **argv); /* `config show` */
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);

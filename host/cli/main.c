@@ -17,6 +17,7 @@ static void usage(FILE *f)
           "  initrd inspect   list an initrd's members and check its tail manifest\n"
           "  initrd base      build a base initrd from a declarative list (initrd/*.list)\n"
           "  cmdline          print the kernel command line the agent would boot with\n"
+          "  config show      print the settings a boot would use and where each comes from\n"
           "  run              boot the VM and supervise it\n"
           "  status           print the agent's health\n"
           "  doctor           check whether a boot can work on this host\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
         return cmd_initrd(argc - 1, argv + 1);
     if (strcmp(cmd, "cmdline") == 0)
         return cmd_cmdline(argc - 1, argv + 1);
+    if (strcmp(cmd, "config") == 0)
+        return cmd_config(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0)

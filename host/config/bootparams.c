@@ -12,10 +12,9 @@ int bootparams_from_config(const struct hostcfg *cfg, const char *root_disk, con
 {
     boot_params_defaults(p);
     if (cfg && cfg->state == HOSTCFG_OK) {
-        p->dind = cfg->settings.dind_enabled;
-        p->dind_allow_privileged = cfg->settings.dind_allow_privileged;
-        if (cfg->settings.swap_mb_set)
-            p->swap_mb = cfg->settings.swap_mb;
+        p->dind = hostcfg_bool(&cfg->settings, HOSTCFG_DIND_ENABLED);
+        p->dind_allow_privileged = hostcfg_bool(&cfg->settings, HOSTCFG_DIND_ALLOW_PRIVILEGED);
+        p->swap_mb = hostcfg_uint(&cfg->settings, HOSTCFG_SWAP_MB);
     }
     if (root_disk) {
         if (strlen(root_disk) >= sizeof(p->root_disk))

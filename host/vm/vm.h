@@ -26,6 +26,7 @@ struct vm_backend {
                             * (virtio-blk) or "/dev/sda" (Hyper-V SCSI) */
     const char *disk_file; /* the root disk's file name in the VM directory: "root.img"
                             * (raw) or "root.vhdx" */
+    /* the smallest VM it boots: HOSTCFG_MIN_MEMORY_MB of its build (config/hostcfg.h) */
     unsigned min_memory_mb;
 };
 
@@ -43,8 +44,8 @@ struct vm_spec {
     const char *kernel;      /* kernel image (QEMU: vmlinux ELF or bzImage) */
     const char *initrd;      /* the boot initrd */
     const char *cmdline;     /* kernel command line, built for this backend's root_disk */
-    unsigned cpus;           /* >= 1 */
-    unsigned memory_mb;      /* >= the backend's min_memory_mb */
+    unsigned cpus;           /* cpus and memory_mb: within the host config's limits */
+    unsigned memory_mb;      /* (hostcfg_check_vm_size), memory >= min_memory_mb */
     const char *disk;        /* root disk (vm_disk_ensure made it), NULL: none */
     const char *state_dir;   /* per-VM runtime files: sockets (created 0700 if missing) */
     const char *console_log; /* every console byte is appended here (0600) */

@@ -37,6 +37,7 @@
 #include "cmdline.h"
 #include "fileutil.h"
 #include "log.h"
+#include "config/hostcfg.h"
 #include "strutil.h"
 #include "vm/compipe_win.h"
 #include "vm/hcn_win.h"
@@ -105,10 +106,13 @@ const struct vm_backend *vm_backend(void)
         .name = "hcs",
         .root_disk = "/dev/sda", /* Hyper-V synthetic SCSI */
         .disk_file = "root.vhdx",
-        .min_memory_mb = 256,
+        .min_memory_mb = HOSTCFG_HCS_MIN_MEMORY_MB,
     };
     return &hcs;
 }
+/* The config check's memory minimum is this backend's (hostcfg.h). */
+_Static_assert(HOSTCFG_HCS_MIN_MEMORY_MB == HOSTCFG_MIN_MEMORY_MB,
+               "the build's backend and hostcfg.h disagree");
 
 /* ---- HCS calls tracked by an operation (hcsop_win.h) --------------------------------------- */
 
@@ -550,13 +554,10 @@ static int check_spec(const struct vm_spec *spec, struct evm_err *err)
     if (!spec->kernel || !spec->initrd || !spec->cmdline || !spec->state_dir || !spec->console_log)
         return evm_errf(err, EINVAL,
                         "vm: kernel, initrd, cmdline, state_dir and console_log are required");
-    if (spec->cpus < 1 || spec->memory_mb < vm_backend()->min_memory_mb ||
-        spec->nports > VM_MAX_PORTS)
-        return evm_errf(err, EINVAL,
-                        "vm: cpus %u (>= 1), memory %u MiB (>= %u), %u ports (<= %d): out of range",
-                        spec->cpus, spec->memory_mb, vm_backend()->min_memory_mb, spec->nports,
+    if (spec->nports > VM_MAX_PORTS)
+        return evm_errf(err, EINVAL, "vm: %u ports (at most %d): out of range", spec->nports,
                         VM_MAX_PORTS);
-    return 0;
+    return hostcfg_check_vm_size(spec->cpus, spec->memory_mb, err); /* the config's limits */
 }
 
 /* The struct and its handles; from here on, every failure ends in teardown(). */

@@ -38,6 +38,7 @@
 #include "fileutil.h"
 #include "linebuf.h"
 #include "log.h"
+#include "config/hostcfg.h"
 #include "vm/qemu_argv.h"
 #include "vm/qemu_host.h"
 #include "vm/qmp.h"
@@ -80,10 +81,13 @@ const struct vm_backend *vm_backend(void)
         .name = "qemu",
         .root_disk = "/dev/vda", /* virtio-blk */
         .disk_file = "root.img",
-        .min_memory_mb = 128,
+        .min_memory_mb = HOSTCFG_QEMU_MIN_MEMORY_MB,
     };
     return &qemu;
 }
+/* The config check's memory minimum is this backend's (hostcfg.h). */
+_Static_assert(HOSTCFG_QEMU_MIN_MEMORY_MB == HOSTCFG_MIN_MEMORY_MB,
+               "the build's backend and hostcfg.h disagree");
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
@@ -552,13 +556,10 @@ static int check_spec(const struct vm_spec *spec, struct evm_err *err)
     if (!spec->kernel || !spec->initrd || !spec->cmdline || !spec->state_dir || !spec->console_log)
         return evm_errf(err, EINVAL,
                         "vm: kernel, initrd, cmdline, state_dir and console_log are required");
-    if (spec->cpus < 1 || spec->memory_mb < vm_backend()->min_memory_mb ||
-        spec->nports > VM_MAX_PORTS)
-        return evm_errf(err, EINVAL,
-                        "vm: cpus %u (>= 1), memory %u MiB (>= %u), %u ports (<= %d): out of range",
-                        spec->cpus, spec->memory_mb, vm_backend()->min_memory_mb, spec->nports,
+    if (spec->nports > VM_MAX_PORTS)
+        return evm_errf(err, EINVAL, "vm: %u ports (at most %d): out of range", spec->nports,
                         VM_MAX_PORTS);
-    return 0;
+    return hostcfg_check_vm_size(spec->cpus, spec->memory_mb, err); /* the config's limits */
 }
 
 /* KVM when usable; else TCG if allowed. Finds qemu and setpriv on PATH. */

@@ -55,7 +55,7 @@ static void test_swap_mb_unusable_config(void **state)
     memset(&cfg, 0, sizeof(cfg));
     cfg.state = HOSTCFG_UNUSABLE;
     cfg.settings.swap_mb = 1;
-    cfg.settings.swap_mb_set = true;
+    cfg.settings.line[HOSTCFG_SWAP_MB] = 1;
     struct boot_params p;
     struct evm_err err = {0};
     assert_int_equal(bootparams_from_config(&cfg, "/dev/vda", NULL, &p, &err), 0);

@@ -3,7 +3,8 @@
  * its keys, malformed and out-of-range values (file:line:key) and the checks' exact
  * messages, a NUL byte named as such, the 1 MiB limit, a directory; embedded bytes equal the
  * file's bytes for every accepted file; vm.linux.swap_mb and the settings checks
- * (hostcfg_check_settings: swap the guest will cap or not make). */
+ * (hostcfg_check_settings: swap the guest will cap or not make); the key table: the memory
+ * minimum shared with the backends, each key's line, the defaults, [log] applied to logging. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "cmdline.h"
 #include "config/hostcfg.h"
 #include "tail.h"
 #include "testutil.h"
@@ -314,7 +316,7 @@ static void test_malformed_values(void **state)
     bad = "[vm.linux]\ncpus = [\n 2 ]\n";
     load_fails(f, bad, strlen(bad), EINVAL, where, "next lines");
 
-    bad = "[vm.linux]\nmemory_mb = 63\n";
+    bad = "[vm.linux]\nmemory_mb = 127\n"; /* below every backend's minimum */
     load_fails(f, bad, strlen(bad), EINVAL, ":2: vm.linux.memory_mb", "out of range");
     bad = "[vm.linux]\nmemory_mb = 16777217\n";
     load_fails(f, bad, strlen(bad), EINVAL, ":2: vm.linux.memory_mb", "out of range");
@@ -340,9 +342,12 @@ static void test_malformed_values(void **state)
 
     /* limits are inclusive */
     struct hostcfg cfg;
-    load_str_ok(f, "[vm.linux]\ncpus=1024\nmemory_mb=64\ndisk_size_gb=65536\n", &cfg);
+    char doc[128];
+    snprintf(doc, sizeof(doc), "[vm.linux]\ncpus=1024\nmemory_mb=%u\ndisk_size_gb=65536\n",
+             HOSTCFG_MIN_MEMORY_MB);
+    load_str_ok(f, doc, &cfg);
     assert_int_equal(cfg.settings.cpus, 1024);
-    assert_int_equal(cfg.settings.memory_mb, 64);
+    assert_int_equal(cfg.settings.memory_mb, HOSTCFG_MIN_MEMORY_MB);
     assert_int_equal(cfg.settings.disk_size_gb, 65536);
     hostcfg_free(&cfg);
     load_str_ok(f, "[vm.linux]\ncpus=1\nmemory_mb=16777216\ndisk_size_gb=1\n", &cfg);
@@ -366,9 +371,11 @@ static void test_check_messages(void **state)
     (void)state;
     parse_fails_exact("[vm.linux]\ncpus = 0\n",
                       "c.toml:2: vm.linux.cpus: 0 is out of range (1 to 1024)");
-    parse_fails_exact("[vm.linux]\nmemory_mb = 'x'\n",
-                      "c.toml:2: vm.linux.memory_mb: expected an integer from 64 to 16777216, got "
-                      "a string");
+    char want[160];
+    snprintf(want, sizeof(want),
+             "c.toml:2: vm.linux.memory_mb: expected an integer from %u to 16777216, got a string",
+             HOSTCFG_MIN_MEMORY_MB);
+    parse_fails_exact("[vm.linux]\nmemory_mb = 'x'\n", want);
     parse_fails_exact("dind.enabled = 1\n",
                       "c.toml:1: dind.enabled: expected true or false, got an integer");
     parse_fails_exact("[log]\nformat = [1]\n",
@@ -392,15 +399,15 @@ static void test_swap_mb(void **state)
     struct fx *f = *state;
     struct hostcfg cfg;
     load_str_ok(f, "[vm.linux]\ndisk_size_gb = 8\n", &cfg);
-    assert_false(cfg.settings.swap_mb_set);
+    assert_int_equal(cfg.settings.line[HOSTCFG_SWAP_MB], 0);
     assert_int_equal(cfg.settings.swap_mb, 0);
     hostcfg_free(&cfg);
     load_str_ok(f, "[vm.linux]\nswap_mb = 0\n", &cfg);
-    assert_true(cfg.settings.swap_mb_set);
+    assert_int_not_equal(cfg.settings.line[HOSTCFG_SWAP_MB], 0);
     assert_int_equal(cfg.settings.swap_mb, 0);
     hostcfg_free(&cfg);
     load_str_ok(f, "vm.linux.swap_mb = 1_048_576\n", &cfg); /* the cmdline key's maximum */
-    assert_true(cfg.settings.swap_mb_set);
+    assert_int_not_equal(cfg.settings.line[HOSTCFG_SWAP_MB], 0);
     assert_int_equal(cfg.settings.swap_mb, 1048576);
     hostcfg_free(&cfg);
     load_str_ok(f, "[vm]\nlinux = { swap_mb = 2048 }\n", &cfg);
@@ -550,6 +557,121 @@ static void test_directory(void **state)
     free(d);
 }
 
+/* Issue 10: memory_mb from 64 to 127 passed the check, and QEMU then refused to start the VM:
+ * the check's minimum is now the backend's, and both come from the one key table. */
+static void test_memory_below_backend_minimum(void **state)
+{
+    (void)state;
+    char want[160];
+    snprintf(want, sizeof(want),
+             "c.toml:2: vm.linux.memory_mb: 100 is out of range (%u to 16777216)",
+             HOSTCFG_MIN_MEMORY_MB);
+    parse_fails_exact("[vm.linux]\nmemory_mb = 100\n", want);
+    snprintf(want, sizeof(want),
+             "c.toml:1: vm.linux.memory_mb: %u is out of range (%u to 16777216)",
+             HOSTCFG_MIN_MEMORY_MB - 1, HOSTCFG_MIN_MEMORY_MB);
+    char doc[64];
+    snprintf(doc, sizeof(doc), "vm.linux.memory_mb = %u\n", HOSTCFG_MIN_MEMORY_MB - 1);
+    parse_fails_exact(doc, want);
+    assert_int_equal(hostcfg_keydef(HOSTCFG_MEMORY_MB)->min, HOSTCFG_MIN_MEMORY_MB);
+    assert_true(HOSTCFG_MIN_MEMORY_MB >= 128); /* QEMU's floor, the smallest of any backend */
+
+    /* the backends' check (hostcfg_check_vm_size) takes the same rows */
+    struct evm_err err = {0};
+    assert_int_equal(hostcfg_check_vm_size(2, 100, &err), -EINVAL);
+    snprintf(want, sizeof(want),
+             "vm: 100 MiB of memory is out of range (%u to 16777216, "
+             "vm.linux.memory_mb)",
+             HOSTCFG_MIN_MEMORY_MB);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(hostcfg_check_vm_size(0, 4096, &err), -EINVAL);
+    assert_string_equal(err.msg, "vm: 0 CPUs is out of range (1 to 1024, vm.linux.cpus)");
+    assert_int_equal(hostcfg_check_vm_size(1025, 4096, &err), -EINVAL);
+    assert_int_equal(hostcfg_check_vm_size(2, 16777217, &err), -EINVAL);
+    assert_int_equal(hostcfg_check_vm_size(1, HOSTCFG_MIN_MEMORY_MB, &err), 0);
+    assert_int_equal(hostcfg_check_vm_size(1024, 16777216, &err), 0);
+}
+
+/* Each key remembers the line that set it; an unset key reads as the table's default. */
+static void test_lines_and_defaults(void **state)
+{
+    (void)state;
+    struct hostcfg_settings st;
+    struct evm_err err = {0};
+    /* defaults: one place, the key table */
+    assert_int_equal(hostcfg_parse("c.toml", "", 0, &st, &err), 0);
+    for (int k = 0; k < HOSTCFG_NKEYS; k++)
+        assert_int_equal(st.line[k], 0);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_CPUS), HOSTCFG_DEFAULT_CPUS);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_CPUS), 2);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_MEMORY_MB), 2048);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_DISK_SIZE_GB), HOSTCFG_DEFAULT_DISK_GB);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_SWAP_MB), CMDLINE_DEFAULT_SWAP_MB);
+    assert_false(hostcfg_bool(&st, HOSTCFG_DIND_ENABLED));
+    assert_false(hostcfg_bool(&st, HOSTCFG_DIND_ALLOW_PRIVILEGED));
+    assert_string_equal(hostcfg_str(&st, HOSTCFG_LOG_LEVEL), "info");
+    assert_string_equal(hostcfg_str(&st, HOSTCFG_LOG_FORMAT), "text");
+
+    static const char doc[] = "# lines count from 1\n"         /* 1 */
+                              "vm.linux.cpus = 3\n"            /* 2 */
+                              "[vm]\n"                         /* 3 */
+                              "linux = { memory_mb = 4096 }\n" /* 4 */
+                              "[vm.linux]\n"                   /* 5 */
+                              "swap_mb = 0\n"                  /* 6 */
+                              "[dind]\n"                       /* 7 */
+                              "enabled = false\n"              /* 8 */
+                              "[log]\n"                        /* 9 */
+                              "\n"                             /* 10 */
+                              "format = \"json\"\n";           /* 11 */
+    assert_int_equal(hostcfg_parse("c.toml", doc, strlen(doc), &st, &err), 0);
+    assert_int_equal(st.line[HOSTCFG_CPUS], 2);
+    assert_int_equal(st.line[HOSTCFG_MEMORY_MB], 4);
+    assert_int_equal(st.line[HOSTCFG_DISK_SIZE_GB], 0);
+    assert_int_equal(st.line[HOSTCFG_SWAP_MB], 6);
+    assert_int_equal(st.line[HOSTCFG_DIND_ENABLED], 8);
+    assert_int_equal(st.line[HOSTCFG_DIND_ALLOW_PRIVILEGED], 0);
+    assert_int_equal(st.line[HOSTCFG_LOG_LEVEL], 0);
+    assert_int_equal(st.line[HOSTCFG_LOG_FORMAT], 11);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_CPUS), 3);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_MEMORY_MB), 4096);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_DISK_SIZE_GB), 64);
+    assert_int_equal(hostcfg_uint(&st, HOSTCFG_SWAP_MB), 0); /* set to 0: not the default */
+    assert_false(hostcfg_bool(&st, HOSTCFG_DIND_ENABLED));
+    assert_string_equal(hostcfg_str(&st, HOSTCFG_LOG_LEVEL), "info");
+    assert_string_equal(hostcfg_str(&st, HOSTCFG_LOG_FORMAT), "json");
+}
+
+/* [log] reaches the agent's logging; -v (the command line) keeps its level. */
+static void test_apply_log(void **state)
+{
+    (void)state;
+    struct hostcfg_settings st;
+    struct evm_err err = {0};
+    static const char doc[] = "[log]\nlevel = \"error\"\nformat = \"json\"\n";
+    log_init(NULL, LOG_INFO);
+    assert_int_equal(hostcfg_parse("c.toml", doc, strlen(doc), &st, &err), 0);
+    hostcfg_apply_log(&st);
+    assert_int_equal(log_get_level(), LOG_ERROR);
+    assert_int_equal(log_get_format(), LOG_FORMAT_JSON);
+    static const char trace[] = "log.level = \"trace\"\n";
+    assert_int_equal(hostcfg_parse("c.toml", trace, strlen(trace), &st, &err), 0);
+    hostcfg_apply_log(&st);
+    assert_int_equal(log_get_level(), LOG_DEBUG); /* trace is debug: nothing logs below it */
+    assert_int_equal(log_get_format(), LOG_FORMAT_TEXT);
+    /* the file edited back to nothing: the defaults again */
+    assert_int_equal(hostcfg_parse("c.toml", "", 0, &st, &err), 0);
+    hostcfg_apply_log(&st);
+    assert_int_equal(log_get_level(), LOG_INFO);
+
+    log_set_cli_level(LOG_DEBUG); /* run -v */
+    assert_int_equal(hostcfg_parse("c.toml", doc, strlen(doc), &st, &err), 0);
+    hostcfg_apply_log(&st);
+    assert_int_equal(log_get_level(), LOG_DEBUG);
+    assert_int_equal(log_get_format(), LOG_FORMAT_JSON);
+    log_init(NULL, LOG_INFO);
+    assert_int_equal(log_get_format(), LOG_FORMAT_TEXT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +689,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_swap_mb, setup, teardown),
         cmocka_unit_test(test_settings_checks),
         cmocka_unit_test_setup_teardown(test_nul_named, setup, teardown),
+        cmocka_unit_test(test_memory_below_backend_minimum),
+        cmocka_unit_test(test_lines_and_defaults),
+        cmocka_unit_test(test_apply_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* test_hostcfg_posix.c — host config cases only POSIX can stage: a FIFO (never blocks),
  * symlinks to a FIFO, a directory and a regular file, a dangling symlink, an unreadable
  * file (checked as an unprivileged child when the tests run as root); the settings checks
- * logged by hostcfg_load (stderr captured). */
+ * logged by hostcfg_load (stderr captured); [log] applied quietly from a file for `run`. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -265,6 +265,59 @@ static void test_load_logs_settings_notes(void **state)
     free(log);
 }
 
+/* `run`'s first lines: [log] read quietly from the file (no notes, no warnings), and a file
+ * that is missing or refused gives the defaults. */
+static void test_apply_log_file_quiet(void **state)
+{
+    struct fx *f = *state;
+    char *path = tu_path(f->dir, "config.toml");
+    char *logf = tu_path(f->dir, "stderr");
+    static const char text[] = "[vm.linux]\ndisk_size_gb = 2\nswap_mb = 8192\n" /* a note */
+                               "[log]\nlevel = \"warn\"\nformat = \"json\"\n";
+    tu_write(path, text, strlen(text));
+    log_init(NULL, LOG_INFO);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+    hostcfg_apply_log_file(path);
+    enum log_level level = log_get_level();
+    enum log_format format = log_get_format();
+    char *empty = tu_path(f->dir, "empty.toml");
+    tu_write(empty, "", 0);
+    log_init(NULL, LOG_DEBUG);
+    hostcfg_apply_log_file(empty); /* sets nothing: the defaults */
+    enum log_level level_empty = log_get_level();
+    char *missing = tu_path(f->dir, "missing.toml");
+    hostcfg_apply_log_file(missing);
+    enum log_format format_missing = log_get_format();
+    static const char bad[] = "[log]\nformat = \"json\"\nlevel = \"loud\"\n";
+    tu_write(path, bad, strlen(bad));
+    log_configure(LOG_ERROR, LOG_FORMAT_JSON);
+    hostcfg_apply_log_file(path); /* refused: the defaults */
+    enum log_format format_refused = log_get_format();
+    enum log_level level_refused = log_get_level();
+    fflush(stderr);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    log_init(NULL, LOG_INFO);
+    assert_int_equal(level, LOG_WARN);
+    assert_int_equal(format, LOG_FORMAT_JSON);
+    assert_int_equal(level_empty, LOG_INFO);
+    assert_int_equal(format_missing, LOG_FORMAT_TEXT);
+    assert_int_equal(format_refused, LOG_FORMAT_TEXT);
+    assert_int_equal(level_refused, LOG_INFO);
+    char *log = tu_read(logf, NULL);
+    assert_string_equal(log, "");
+    free(log);
+    free(missing);
+    free(empty);
+    free(logf);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +330,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_logs_settings_notes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_log_file_quiet, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

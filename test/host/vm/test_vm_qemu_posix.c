@@ -4,10 +4,10 @@
  * ctrl-alt-delete fallback (at once when no request was written, after half the grace when
  * the guest ignores the request), the quit step when the guest ignores both, vm_kill, a host port
  * forward, QEMU's own error for a bad kernel path, a missing qemu binary, and QEMU dying with the
- * agent (PR_SET_PDEATHSIG). Every scenario is bounded and checks afterwards that its QEMU is gone.
- * Env: EVM_TEST_KERNEL (bzImage or vmlinux), EVM_TEST_MODULES (optional: the kernel's
- * lib/modules/<version> directory, for the port-forward scenario; found next to the kernel
- * otherwise), EVM_BUSYBOX (default /bin/busybox). */
+ * agent (PR_SET_PDEATHSIG), the spec's size limits (the host config's). Every scenario is bounded
+ * and checks afterwards that its QEMU is gone. Env: EVM_TEST_KERNEL (bzImage or vmlinux),
+ * EVM_TEST_MODULES (optional: the kernel's lib/modules/<version> directory, for the port-forward
+ * scenario; found next to the kernel otherwise), EVM_BUSYBOX (default /bin/busybox). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -31,6 +31,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
+#include "config/hostcfg.h"
 #include "testutil.h"
 #include "vm/vm.h"
 
@@ -817,6 +818,34 @@ static void test_bad_spec(void **state)
     assert_string_equal(vm_backend()->disk_file, "root.img");
 }
 
+/* Issue 10: the backend's memory floor and the config check's are the one key table's: a spec
+ * below it is refused naming the config key, before anything starts. */
+static void test_spec_limits_are_the_configs(void **state)
+{
+    (void)state;
+    assert_int_equal(vm_backend()->min_memory_mb, hostcfg_keydef(HOSTCFG_MEMORY_MB)->min);
+    assert_int_equal(vm_backend()->min_memory_mb, 128);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct vm_spec spec = {0};
+    spec.kernel = spec.initrd = spec.cmdline = spec.state_dir = spec.console_log = "x";
+    spec.cpus = 1;
+    spec.memory_mb = 127;
+    struct vm_events ev = {0};
+    struct vm *vm = NULL;
+    struct vm_info info;
+    struct evm_err err = {0};
+    assert_int_equal(vm_start(&loop, &spec, &ev, &vm, &info, &err), -EINVAL);
+    assert_null(vm);
+    assert_string_equal(
+        err.msg, "vm: 127 MiB of memory is out of range (128 to 16777216, vm.linux.memory_mb)");
+    spec.memory_mb = 128;
+    spec.cpus = 1025;
+    assert_int_equal(vm_start(&loop, &spec, &ev, &vm, &info, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "vm.linux.cpus"));
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void orphan_line(void *ctx, const char *line)
 {
     if (strstr(line, "READY"))
@@ -900,6 +929,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_spec),
+        cmocka_unit_test(test_spec_limits_are_the_configs),
         cmocka_unit_test(test_missing_qemu),
         cmocka_unit_test(test_console_log_and_state_dir_made_private),
         cmocka_unit_test(test_console_hardlink_and_state_symlink_refused),
