@@ -6,12 +6,14 @@
 #                    (docs/config.sample.toml), wait until it is ready, stop it in order
 #                    and show what the guest reported about the staged config
 #   make test        everything CI runs: unit tests under ASan+UBSan, the layer check, the
-#                    kill loop, the Windows build's unit tests under wine, bounded fuzz runs,
-#                    the static guest build and the end-to-end boots under QEMU
+#                    kill loop, the config.toml differential test, the Windows build's unit
+#                    tests under wine, bounded fuzz runs, the static guest build and the
+#                    end-to-end boots under QEMU
 #   make check       unit tests (host, guest, common) under ASan+UBSan
 #   make unit        the same tests without sanitizers
 #   make layer-check the host binary holds no guest code and the guest binary no host code
 #   make kill-loop   50 SIGKILLs during `initrd build`: no temp file left, a valid output
+#   make config-diff config.toml through `config show` and two reference TOML parsers
 #   make e2e         end-to-end boots of a real kernel under QEMU (test/e2e/e2e.sh)
 #   make fuzz        longer libFuzzer runs (make fuzz-smoke: 10 s each, part of make test)
 #   make bench       initrd-builder and boot benchmarks (figures only)
@@ -186,7 +188,7 @@ WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 MUSL_STAMP  := $(MUSL_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
-        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check kill-loop fresh-check \
+        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check kill-loop config-diff fresh-check \
         hcs-boot e2e-hcs
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -358,13 +360,24 @@ kill-loop: $(NATIVE_BIN)
 test-windows: $(WIN_TEST_BINS) $(WIN_BIN)
 	scripts/test/run-tests.sh wine $(WIN_TEST_BINS)
 
+# fuzz_toml first runs once over every document of the config-diff generator (2000, seed 1).
 fuzz-smoke: $(FUZZ_BINS)
+	rm -rf $(BUILD)/config-diff/corpus
+	test/config/gen.py --seed 1 --count 2000 --out $(BUILD)/config-diff/corpus
+	$(BUILD)/fuzz/fuzz_toml -runs=0 -timeout=10 -rss_limit_mb=2048 $(BUILD)/config-diff/corpus
 	scripts/test/fuzz.sh 10 $(FUZZ_BINS)
+
+# The differential test of config.toml (test/README.md): random TOML documents through
+# `config show --json` and two reference parsers from Debian (tomllib, BurntSushi/toml).
+CONFIG_DIFF_SEED ?= 1
+CONFIG_DIFF_COUNT ?= 5000
+config-diff: $(NATIVE_BIN)
+	BUILD=$(BUILD) test/config/difftest.sh $(NATIVE_BIN) $(CONFIG_DIFF_SEED) $(CONFIG_DIFF_COUNT)
 
 fuzz: $(FUZZ_BINS)
 	scripts/test/fuzz.sh 120 $(FUZZ_BINS)
 
-test: e2e-assets check layer-check kill-loop test-windows test-hcs-fake fuzz-smoke e2e e2e-hcs \
+test: e2e-assets check layer-check kill-loop config-diff test-windows test-hcs-fake fuzz-smoke e2e e2e-hcs \
       hcs-boot
 	@echo "make test: all suites passed"
 

@@ -9,6 +9,7 @@ pkgs=(
   musl-tools linux-libc-dev dnsmasq-base iproute2 e2fsprogs util-linux kmod
   qemu-system-x86 qemu-utils busybox-static iputils-ping python3
   mingw-w64 wine wine64
+  golang-go golang-github-burntsushi-toml-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,46 +1,50 @@
-/* toml.h — a small TOML value layer on top of inih: reads the few keys a caller wants
- * out of a TOML document that may hold much more (arrays of tables, multi-line arrays and
- * strings, inline tables, very long lines), and decodes their values. The line reader and
- * key matching live in tomlscan.c, the value decoder in tomlvalue.c.
+/* toml.h — the TOML layer: reads the few keys a caller wants out of a TOML document that
+ * may hold much more, accepting exactly the documents the in-VM daemon's parser accepts
+ * (BurntSushi/toml v1.6.0, TOML 1.1) and decoding the wanted keys as it does. The line
+ * feeding and key matching live in tomlscan.c, statements and values in tomlparse.c,
+ * tokens in tomllex.c, the key rules in tomltree.c, the public value API in tomlvalue.c.
  *
- * What is decoded: basic strings "..." (escapes \b \t \n \f \r \" \\ \uXXXX \UXXXXXXXX),
- * literal strings '...', single-line """...""" and '''...''', integers (decimal with an
- * optional sign, underscores between digits; 0x / 0o / 0b), booleans, single-line arrays
- * and single-line inline tables of those; a trailing "# comment" after a value.
- * Floats, dates and times are not decoded (an error when a wanted key holds one).
+ * What is read: the whole document, TOML 1.1 — every line is checked, wanted or not:
+ *  - strings of the four kinds, escapes \b \t \n \f \r \e \" \\ \xHH \uXXXX \UXXXXXXXX,
+ *    multi-line strings with their trimming (the newline right after the opening
+ *    delimiter; a line-ending backslash and the whitespace after it);
+ *  - integers (decimal, 0x / 0o / 0b, underscores between digits), floats (with inf and
+ *    nan; one past the double range is refused, as the daemon does), booleans, offset and
+ *    local date-times, dates and times (RFC 3339; seconds optional as in TOML 1.1; an
+ *    offset up to 24:60 as the daemon's Go accepts);
+ *  - arrays and inline tables over any number of lines, with comments inside; inline tables
+ *    with newlines and a trailing comma (TOML 1.1); any nesting depth (no recursion);
+ *  - dotted, quoted and empty ("") keys, [tables] and [[arrays of tables]], and the key
+ *    rules as the daemon applies them (a key or table defined twice, a value extended
+ *    later, [[x]] over a table): the daemon tolerates a few documents TOML 1.1 forbids
+ *    (e.g. `a = {b = 1}` then `a.c = 2`), and so does this layer;
+ *  - a UTF-8 (or, like the daemon, UTF-16) byte order mark; LF or CRLF line ends.
+ * Refused: any byte TOML never allows (NUL, other control characters, a CR not before LF,
+ * invalid UTF-8), named with its column.
  *
  * How a document is read (toml_read):
- *  - inih (built with INI_HANDLER_LINENO) splits key lines into key and raw value; our own
- *    reader feeds it one source line per call, so its line numbers are the file's.
- *  - Continuation lines of constructs inih cannot handle — multi-line arrays, multi-line
- *    strings, inline tables spanning lines — reach inih as empty lines. The key line that
- *    opens such a construct still reaches inih; its value is "incomplete": fine for keys
- *    nobody wants, an error for a wanted key.
- *  - Table headers are tracked by the reader itself (inih keeps only 49 bytes of a section
- *    name and stops at the first ']'): [a.b], [ a . "b" ], [[array.of.tables]].
- *    Keys inside [[...]] tables, and wanted keys below a path declared as [[...]], are
- *    never matched (they belong to array elements, not to the wanted table).
- *  - Dotted keys are composed with the current table: "vm.linux.cpus = 2" at top level,
- *    "linux.cpus = 2" under [vm] and "cpus = 2" under [vm.linux] are the same key, and
- *    "linux = { cpus = 2 }" under [vm] too.
- *  - CRLF line ends and a UTF-8 BOM are accepted. A NUL byte is never valid; inih is handed
- *    0x7f in its place (it would end the line early), so a wanted key's line is checked for
- *    one first and the error names the NUL and its column, not 0x7f.
+ *  - inih (built with INI_HANDLER_LINENO) splits each one-line "key = value" statement
+ *    into key and raw value; the key and the value are then parsed from its split, and its
+ *    line numbers are the file's (our reader feeds it one source line per call).
+ *  - Everything inih cannot split as TOML means it is read by the TOML layer from the
+ *    document itself, and inih sees an empty line in its place: table headers (inih keeps
+ *    49 bytes of a section name and stops at the first ']'), comments, values spanning
+ *    lines, keys holding '=' or ':' inside quotes (inih splits at the first of them), and
+ *    lines with a byte TOML refuses (inih would end the line at a NUL).
+ *  - A wanted key is found where the daemon would: in the document's tables as its key
+ *    rules build them ([vm.linux] cpus, vm.linux.cpus, [vm] linux = { cpus = 2 }, ...);
+ *    keys in an array of tables or in an array never count. Its value is decoded (at most
+ *    TOML_MAX_DEPTH levels of arrays and tables; a string without NUL); nothing else is.
  *
- * Errors (-EINVAL, or a check's own code, message "<name>:<line>: <key>: <what>"):
- *  - a wanted key whose value does not decode, fails its check, or spans several lines;
- *  - a NUL byte anywhere on a wanted key's line (key, value, comment), on a line in a wanted
- *    key's table that starts with its name, or in a table header naming a wanted table:
- *    "a NUL byte (0x00) at column <n>: not allowed in TOML" (columns count bytes from 1);
- *  - a wanted key defined twice (the message names both lines);
- *  - a key that is a prefix of a wanted key but holds something other than a table;
- *  - a line in a wanted key's table that starts with a wanted key's name but is not a
- *    "key = value" line;
- *  - a multi-line construct still open at the end of the document (the document is not
- *    TOML, and every line after it would have been hidden).
- * Not errors: anything else the reader or inih cannot parse (junk lines, bad headers,
- * bad values of keys nobody wants) is ignored with a debug log; after an unparsable table
- * header, keys are ignored until the next valid one. */
+ * Errors (-EINVAL unless said, message "<name>:<line>: <key>: <what>", the key when there
+ * is one, its full dotted path):
+ *  - invalid TOML anywhere, with the line of the fault (a value left open at the end of the
+ *    file: the line it starts on, "... is never closed");
+ *  - a key or table the daemon would refuse as defined twice (the message names both lines)
+ *    or extended where it cannot be;
+ *  - after the whole document: a wanted key whose value fails its check (the check's own
+ *    code), or a prefix of a wanted key ("vm", "vm.linux") that is not a table: the first in
+ *    file order. */
 #ifndef EVM_TOML_H
 #define EVM_TOML_H
 
@@ -52,7 +56,7 @@
 
 #define TOML_MAX_BYTES (1024u * 1024u) /* toml_read refuses larger documents (-EFBIG) */
 #define TOML_PATH_MAX 128              /* longest wanted key path, "vm.linux.cpus" */
-#define TOML_MAX_DEPTH 32              /* array / inline-table nesting */
+#define TOML_MAX_DEPTH 32              /* array / inline-table nesting of a decoded value */
 
 enum toml_type {
     TOML_NONE = 0,
@@ -61,6 +65,8 @@ enum toml_type {
     TOML_BOOLEAN,
     TOML_ARRAY,
     TOML_TABLE,
+    TOML_FLOAT,
+    TOML_DATETIME, /* u.str: the text as written ("1979-05-27T07:32:00Z") */
 };
 
 struct toml_kv;
@@ -74,6 +80,7 @@ struct toml_value {
         } str;
         int64_t integer;
         bool boolean;
+        double floating;
         struct {
             struct toml_value *items;
             size_t len;
@@ -87,12 +94,12 @@ struct toml_value {
 
 struct toml_kv {
     char *key;   /* dotted path as written in the inline table, parts joined by '.' */
-    bool opaque; /* a part was empty or contained '.': the key never matches a wanted one */
+    bool opaque; /* a part was empty or contained '.' or NUL: key is "" */
     struct toml_value value;
 };
 
-/* Decodes one value from text[0..len) (no newline inside), followed by optional
- * whitespace and an optional "# comment". On error returns -EINVAL (or -ENOMEM) with a
+/* Decodes one value from text[0..len) (it may span lines as TOML allows), followed by
+ * optional whitespace, comments and newlines. On error returns -EINVAL (or -ENOMEM) with a
  * short reason in err ("invalid value \"abc\""); *out is left TOML_NONE. */
 int toml_decode_value(const char *text, size_t len, struct toml_value *out, struct evm_err *err);
 void toml_value_free(struct toml_value *v);
@@ -100,18 +107,19 @@ const char *toml_type_name(enum toml_type t);
 
 /* Checks a decoded value of a wanted key (type, range, choices): 0 when acceptable, else
  * a negative errno with a short reason in err, which toml_read returns as
- * "<name>:<line>: <key>: <reason>" ("invalid value" when the check gave none). */
+ * "<name>:<line>: <key>: <reason>" ("invalid value" when the check gave none). A wanted
+ * key holding a table or an array of tables is checked as TOML_TABLE / TOML_ARRAY without
+ * items. */
 typedef int (*toml_check_fn)(const struct toml_value *v, const void *arg, struct evm_err *err);
 
-/* A key the caller wants. path: full dotted path of bare parts ("vm.linux.cpus").
- * check (optional) runs as soon as the key is read, so errors come in file order. */
+/* A key the caller wants. path: full dotted path of bare parts ("vm.linux.cpus"). */
 struct toml_want {
     const char *path;
-    toml_check_fn check;
+    toml_check_fn check; /* optional; runs once the whole document is read */
     const void *check_arg;
     int line;                /* out: line of its definition, 0 = absent */
     struct toml_value value; /* out: decoded value when line != 0 */
-    bool shadowed_;          /* private */
+    uint32_t node_;          /* private */
 };
 
 /* Reads the wanted keys from a document; name is used in messages. On success every

@@ -1,7 +1,8 @@
-/* fuzz_toml.c — libFuzzer target for the TOML value layer: arbitrary bytes through
- * hostcfg_parse (inih + the line reader + key matching + value decoding) and through
- * toml_decode_value directly. Never crashes; every decoded string is valid UTF-8 without
- * NUL; every accepted setting is within its documented range. */
+/* fuzz_toml.c — libFuzzer target for the TOML layer: arbitrary bytes through hostcfg_parse
+ * (inih + the reader + the parser + the key rules + value decoding), through toml_read with
+ * no wanted keys, and through toml_decode_value directly. Never crashes; every decoded
+ * string is valid UTF-8 without NUL; every accepted setting is within its documented
+ * range; a document refused as TOML is refused whatever keys are wanted. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,6 +64,11 @@ static void check_value(const struct toml_value *v, int depth)
         break;
     case TOML_INTEGER:
     case TOML_BOOLEAN:
+    case TOML_FLOAT:
+        break;
+    case TOML_DATETIME:
+        if (!v->u.str.ptr || v->u.str.len == 0 || strlen(v->u.str.ptr) != v->u.str.len)
+            abort();
         break;
     case TOML_ARRAY:
         for (size_t i = 0; i < v->u.array.len; i++)
@@ -117,7 +123,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
 
-    /* The value decoder on its own (one line's worth). */
+    /* The same document with no wanted keys: refused as TOML means refused for hostcfg. */
+    struct evm_err nerr = {0};
+    int nr = toml_read("fuzz.toml", (const char *)data, size, NULL, 0, &nerr);
+    if ((nr < 0 && r == 0) || (nr < 0 && nr != -EINVAL && nr != -EFBIG && nr != -ENOMEM))
+        abort();
+
+    /* The value decoder on its own. */
     size_t n = size < 4096 ? size : 4096;
     struct toml_value v;
     struct evm_err derr = {0};
