@@ -4,6 +4,7 @@
 # /usr/share/gocode (golang-github-burntsushi-toml-dev), no module proxy, no network.
 set -euo pipefail
 out=$1
+case $out in /*) ;; *) out=$PWD/$out ;; esac # go wants an absolute GOCACHE
 here=$(cd "$(dirname "$0")" && pwd)
 lib=/usr/share/gocode/src/github.com/BurntSushi/toml
 die() { echo "build-oracle.sh: $*" >&2; exit 1; }

@@ -9,6 +9,7 @@ set -euo pipefail
 vmhost=$1; seed=${2:-1}; count=${3:-5000}
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$here/../../build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
 out=$build/config-diff
 python=${PYTHON:-/usr/bin/python3}
 if ! "$python" -c 'import tomllib' 2>/dev/null; then
