@@ -148,8 +148,8 @@ static int copy_fd(int src, int dst, const char *what, struct evm_err *err)
     return r;
 }
 
-int fsat_replace(int dirfd, const char *where, const char *name, const void *buf, size_t len,
-                 int src_fd, mode_t mode, struct evm_err *err)
+static int replace(int dirfd, const char *where, const char *name, const void *buf, size_t len,
+                   int src_fd, mode_t mode, bool durable, struct evm_err *err)
 {
     char shown[PATH_MAX];
     if (fsat_join(shown, sizeof(shown), where, name) < 0)
@@ -185,7 +185,7 @@ int fsat_replace(int dirfd, const char *where, const char *name, const void *buf
             step = "chown 0:0", e = errno;
         else if (fchmod(fd, mode) < 0)
             step = "chmod", e = errno;
-        else if (fsync(fd) < 0)
+        else if (durable && fsync(fd) < 0)
             step = "fsync", e = errno;
     }
     if (close(fd) < 0 && r == 0 && !step)
@@ -198,11 +198,76 @@ int fsat_replace(int dirfd, const char *where, const char *name, const void *buf
             return r;
         return evm_errf(err, e, "%s: %s: %s", shown, step, strerror(e));
     }
-    if (fsync(dirfd) < 0) {
+    if (durable && fsync(dirfd) < 0) {
         e = errno;
         return evm_errf(err, e, "%s: fsync of the directory: %s", where, strerror(e));
     }
     return 0;
+}
+
+int fsat_replace(int dirfd, const char *where, const char *name, const void *buf, size_t len,
+                 int src_fd, mode_t mode, struct evm_err *err)
+{
+    return replace(dirfd, where, name, buf, len, src_fd, mode, true, err);
+}
+
+int fsat_replace_nosync(int dirfd, const char *where, const char *name, const void *buf, size_t len,
+                        int src_fd, mode_t mode, struct evm_err *err)
+{
+    return replace(dirfd, where, name, buf, len, src_fd, mode, false, err);
+}
+
+#define COMPARE_CHUNK (64u * 1024u)
+
+/* Compares what fd holds from its position with buf/len (src < 0) or with what src holds
+ * from its position: 1 the same bytes to the end of both, 0 not (or unreadable). */
+static int same_bytes(int fd, const void *buf, size_t len, int src)
+{
+    char *ba = malloc(2 * COMPARE_CHUNK), *bb = ba + COMPARE_CHUNK;
+    const char *p = buf;
+    int same = 0;
+    while (ba) {
+        size_t ga, gb;
+        struct evm_err e = {0};
+        if (read_full(fd, ba, COMPARE_CHUNK, &ga, &e, "existing file") < 0)
+            break;
+        if (src >= 0) {
+            if (read_full(src, bb, COMPARE_CHUNK, &gb, &e, "source") < 0)
+                break;
+        } else {
+            gb = len < COMPARE_CHUNK ? len : COMPARE_CHUNK;
+            memcpy(bb, p, gb);
+            p += gb;
+            len -= gb;
+        }
+        if (ga != gb || memcmp(ba, bb, ga) != 0)
+            break;
+        if (ga < COMPARE_CHUNK) {
+            same = 1;
+            break;
+        }
+    }
+    free(ba);
+    return same;
+}
+
+int fsat_same_file(int dirfd, const char *name, const void *buf, size_t len, int src_fd,
+                   mode_t mode)
+{
+    struct stat ds, ss;
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    off_t want = (off_t)len;
+    if (src_fd >= 0)
+        want = fstat(src_fd, &ss) == 0 ? ss.st_size : -1;
+    int same = fstat(fd, &ds) == 0 && S_ISREG(ds.st_mode) && ds.st_nlink == 1 &&
+               (ds.st_mode & 07777) == mode && ds.st_uid == 0 && ds.st_gid == 0 &&
+               ds.st_size == want && same_bytes(fd, buf, len, src_fd);
+    close(fd);
+    if (src_fd >= 0 && lseek(src_fd, 0, SEEK_SET) != 0)
+        return 0;
+    return same;
 }
 
 int fsat_remove_temps(int dirfd, const char *name)

@@ -38,6 +38,22 @@ int fsat_open_dirs(int dirfd, const char *root, const char *rel, bool create, mo
 int fsat_replace(int dirfd, const char *where, const char *name, const void *buf, size_t len,
                  int src_fd, mode_t mode, struct evm_err *err);
 
+/* fsat_replace without its two fsyncs, for the files the init rewrites on every boot before
+ * they are used (the daemon binary, the host config, resolv.conf): they are made durable
+ * together by one syncfs before switch_root (guest/main.c), one journal commit instead of
+ * two per file. A crash before that leaves at worst an old or empty file that the next boot
+ * replaces before anything reads it. */
+int fsat_replace_nosync(int dirfd, const char *where, const char *name, const void *buf, size_t len,
+                        int src_fd, mode_t mode, struct evm_err *err);
+
+/* 1 when <dirfd>/name already is what fsat_replace would make of buf/len (src_fd < 0) or of
+ * src_fd's whole contents (read from its start; rewound after): a regular file (not a
+ * symlink) of one link, exactly `mode`, owner 0:0, the same bytes compared in full. 0
+ * otherwise (also when anything cannot be read). The init keeps such a file instead of
+ * rewriting it on every boot. */
+int fsat_same_file(int dirfd, const char *name, const void *buf, size_t len, int src_fd,
+                   mode_t mode);
+
 /* Removes leftovers ".<name>.tmp-*" of an interrupted fsat_replace in dirfd (best effort;
  * returns how many were removed). */
 int fsat_remove_temps(int dirfd, const char *name);

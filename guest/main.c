@@ -6,15 +6,21 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "cgroup.h"
+#include "clock.h"
 #include "cmdline.h"
 #include "console.h"
 #include "dhcp.h"
@@ -23,6 +29,8 @@
 #include "log.h"
 #include "manifest.h"
 #include "markers.h"
+#include "modlater.h"
+#include "modroot.h"
 #include "modules.h"
 #include "mounts.h"
 #include "netcfg.h"
@@ -47,12 +55,26 @@
 #define TAIL_BINARY_PATH "/" TAIL_BINARY
 #define SWAPFILE NEWROOT "/swapfile"
 #define DHCP_TIMEOUT_MS 15000u
+/* How long the network waits for an ethernet interface once the eager modules are in (a
+ * VMBus NIC appears when its channel offer is handled, after hv_netvsc is loaded), and how
+ * often it checks that while no link notification comes. */
+#define NET_LINK_WAIT_MS 2000u
+#define NET_LINK_TICK_MS 25u
 #define STOP_GRACE_MS 10000u
 
 struct init {
     struct console con;
     struct boot_params params;
     bool params_ok;
+    int modfd;                 /* /modules, kept open across switch_root (-1: none) */
+    struct modules_job *eager; /* step 3 on its own threads (NULL: done or none) */
+    pthread_t net_th;          /* step 4 on its own thread, from the end of step 2 on */
+    bool net_threaded;
+    atomic_bool eager_done; /* the eager modules are in (or there are none) */
+    struct dhcp_lease lease;
+    char release[65];      /* uname -r */
+    bool on_demand;        /* the new root loads modules on demand (modprobe + index) */
+    struct modlater later; /* the modules after the launch */
 };
 
 /* A fatal error: report it where the host looks, then do what ephemerd.on_fatal says.
@@ -110,6 +132,31 @@ static void parse_cmdline(struct init *in)
              in->params.containerd_port, on_fatal_name(in->params.on_fatal));
 }
 
+/* Whether the network gives up waiting for its interface: NET_LINK_WAIT_MS after the eager
+ * modules are in. */
+struct link_wait {
+    struct init *in;
+    uint64_t deadline;
+};
+
+static bool link_give_up(void *ctx)
+{
+    struct link_wait *w = ctx;
+    if (!atomic_load(&w->in->eager_done))
+        return false;
+    uint64_t now = clock_monotonic_ms();
+    if (!w->deadline)
+        w->deadline = now + NET_LINK_WAIT_MS;
+    return now >= w->deadline;
+}
+
+/* The first ethernet interface, as soon as its driver has made it. */
+static int wait_ethernet(struct init *in, char *ifname, size_t len, struct evm_err *err)
+{
+    struct link_wait w = {.in = in};
+    return netcfg_wait_ethernet(ifname, len, NET_LINK_TICK_MS, link_give_up, &w, err);
+}
+
 static void network(struct init *in, struct dhcp_lease *lease)
 {
     struct evm_err err = {0};
@@ -117,7 +164,7 @@ static void network(struct init *in, struct dhcp_lease *lease)
     memset(lease, 0, sizeof(*lease));
     if (netcfg_link_up("lo", &err) < 0)
         log_warn("lo: %s", err.msg);
-    if (netcfg_first_ethernet(ifname, sizeof(ifname), &err) < 0) {
+    if (wait_ethernet(in, ifname, sizeof(ifname), &err) < 0) {
         log_warn("no network: %s", err.msg);
         return;
     }
@@ -167,14 +214,74 @@ static void step_mounts(struct init *in)
     log_info("ephemerd-init %s starting", INIT_VERSION);
 }
 
-/* 3. Modules. */
-static void step_modules(struct init *in)
+/* 3. Modules: the eager ones (disk, filesystem, network) start loading on threads of their
+ * own; the boot goes on with what does not need them (verify) and waits for them before the
+ * network and the disk. The rest load after the launch (modlater.h) or on demand. */
+static void step_modules_start(struct init *in)
+{
+    struct evm_err err = {0};
+    in->modfd = open(MODULES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (in->modfd < 0) {
+        log_warn("no " MODULES_DIR " (%s): no kernel modules to load", strerror(errno));
+        atomic_store(&in->eager_done, true);
+        return;
+    }
+    if (modules_job_start(in->modfd, "load-order", modules_finit, NULL, modules_default_workers(),
+                          &in->eager, &err) < 0)
+        log_warn("%s: loading the modules in the foreground", err.msg);
+}
+
+static void step_modules_wait(struct init *in)
 {
     struct evm_err err = {0};
     struct modules_result mr;
-    if (modules_load(MODULES_DIR, modules_finit, NULL, &mr, &err) < 0)
+    int r = 0;
+    if (in->modfd < 0)
+        return;
+    if (in->eager)
+        r = modules_job_wait(in->eager, &mr, &err);
+    else
+        r = modules_load_at(in->modfd, "load-order", modules_finit, NULL, modules_default_workers(),
+                            &mr, &err);
+    in->eager = NULL;
+    if (r < 0)
         fatal(in, "modules", err.msg);
-    log_info("modules: %u loaded, %u skipped", mr.loaded, mr.skipped);
+    atomic_store(&in->eager_done, true);
+    if (mr.no_list)
+        log_warn("no " MODULES_DIR "/load-order: no kernel modules to load");
+    log_info("modules: %u loaded, %u skipped in %llu ms", mr.loaded, mr.skipped,
+             (unsigned long long)mr.ms);
+}
+
+/* 4. The network, on a thread of its own (never fatal): it starts DHCP as soon as the
+ * network driver has made its interface, while the other modules load and the disk is
+ * prepared. */
+static void *network_main(void *arg)
+{
+    struct init *in = arg;
+    network(in, &in->lease);
+    return NULL;
+}
+
+static void step_network_start(struct init *in)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&in->net_th, NULL, network_main, in);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    in->net_threaded = e == 0;
+    if (e != 0)
+        log_warn("starting the network thread: %s: configuring it after the disk", strerror(e));
+}
+
+static void step_network_join(struct init *in)
+{
+    if (in->net_threaded)
+        pthread_join(in->net_th, NULL);
+    else
+        network(in, &in->lease); /* no thread: here, the eager modules being in */
+    in->net_threaded = false;
 }
 
 /* 5. Verify the tail against its manifest. Returns whether it carries a host config. */
@@ -236,25 +343,92 @@ static void step_resolv(const struct dhcp_lease *lease)
         log_warn("resolv.conf: %s", err.msg);
 }
 
-/* 10. Stage the host config (stage_config logs INIT_LOG_CONFIG_STAGED itself). Returns
- * whether it was staged. */
+/* 10. Stage the host config (stage_config logs INIT_LOG_CONFIG_STAGED itself), then make
+ * what this boot wrote on the disk (the daemon binary, the config, resolv.conf) durable with
+ * one syncfs: one journal commit instead of two fsyncs per file. Returns whether the config
+ * was staged. */
 static bool step_config(struct init *in, bool host_config)
 {
     struct evm_err err = {0};
     bool staged = false;
     if (stage_config(NEWROOT, host_config ? TAIL_CONFIG_PATH : NULL, &staged, &err) < 0)
         fatal(in, "config", err.msg);
+    int fd = open(NEWROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) != 0) {
+        char why[256];
+        snprintf(why, sizeof(why), "syncing the root disk: %s", strerror(errno));
+        fatal(in, "config", why);
+    }
+    close(fd);
     return staged;
 }
 
-/* 11–12. Move mounts, switch root. */
+/* 11. The module tree for the new root (read-only, kept through switch_root). Not fatal:
+ * without it only the init's own lists load modules. */
+static void modules_into_newroot(struct init *in)
+{
+    struct utsname u;
+    struct evm_err err = {0};
+    if (uname(&u) != 0) {
+        log_warn("uname: %s: no kernel modules after switch_root", strerror(errno));
+        return;
+    }
+    snprintf(in->release, sizeof(in->release), "%s", u.release);
+    if (in->modfd < 0)
+        return;
+    if (modroot_bind(MODULES_DIR, NEWROOT, in->release, &err) < 0)
+        log_warn("%s: no kernel modules after switch_root", err.msg);
+}
+
+/* 11. What containerd expects of the kernel, beyond the moved mounts: the cgroup
+ * controllers for the daemon's subtree, and a check of every mount (a warning each). */
+static void container_interfaces(void)
+{
+    struct evm_err err = {0};
+    unsigned enabled = 0;
+    if (cgroup_enable_controllers(NEWROOT "/sys/fs/cgroup", &enabled, &err) < 0)
+        log_warn("%s: containers get no cgroup limits", err.msg);
+    unsigned wanted = 0;
+    while (cgroup_wanted[wanted])
+        wanted++;
+    unsigned missing = mounts_check(NEWROOT);
+    log_info("container interfaces: %u of %u cgroup controllers enabled, %u mount(s) missing",
+             enabled, wanted, missing);
+}
+
+/* 11–12. Move mounts, switch root; then the modprobe the kernel runs. */
 static void step_switch_root(struct init *in)
 {
     struct evm_err err = {0};
+    modules_into_newroot(in);
     if (mounts_move_into(NEWROOT, &err) < 0)
         fatal(in, "switch_root", err.msg);
-    if (switch_root(NEWROOT, &err) < 0)
+    container_interfaces();
+    const char *const keep[] = {MODULES_DIR + 1, NULL};
+    if (switch_root(NEWROOT, keep, &err) < 0)
         fatal(in, "switch_root", err.msg);
+    if (in->release[0] && modroot_modprobe("/", "/proc/sys", in->release, &in->on_demand, &err) < 0)
+        log_warn("kernel.modprobe: %s", err.msg);
+}
+
+/* The supervise hook: the daemon runs; the modules after the launch start. */
+static void daemon_started(void *ctx, long pid)
+{
+    struct init *in = ctx;
+    (void)pid;
+    if (in->modfd < 0)
+        return;
+    in->later = (struct modlater){.dirfd = in->modfd,
+                                  .demand = !in->on_demand,
+                                  .procsys = "/proc/sys",
+                                  .load = modules_finit,
+                                  .workers = 1};
+    if (!in->on_demand)
+        log_warn("no modules on demand in the new root: loading " MODULES_DIR
+                 "/load-demand in the background too");
+    struct evm_err err = {0};
+    if (modlater_start(&in->later, &err) < 0)
+        log_warn("%s: the modules after the launch are not loaded", err.msg);
 }
 
 /* 13–14. Launch and supervise; stop requests come on the console (fd 0). Never returns. */
@@ -272,7 +446,10 @@ static void step_launch(struct init *in, bool staged)
         .grace_ms = STOP_GRACE_MS,
         .kill_all = true,
         .console = &console,
-        .hooks = {.poweroff = poweroff_hook, .exit_marker = exit_marker, .ctx = in},
+        .hooks = {.poweroff = poweroff_hook,
+                  .exit_marker = exit_marker,
+                  .started = daemon_started,
+                  .ctx = in},
     };
     step_done(in, "launch");
     struct evm_err err = {0};
@@ -286,27 +463,30 @@ static int run_init(void)
 {
     struct init in;
     memset(&in, 0, sizeof(in));
+    in.modfd = -1;
+    atomic_init(&in.eager_done, false);
     console_init(&in.con, STDERR_FILENO);
     boot_params_defaults(&in.params);
 
-    step_mounts(&in);
+    step_mounts(&in); /* first: until then fds 0-2 may not be open */
     step_done(&in, "mounts");
-    parse_cmdline(&in); /* 2. */
+    step_modules_start(&in); /* 3., on its own threads while 2. and 5. run */
+    parse_cmdline(&in);      /* 2. */
     step_done(&in, "cmdline");
-    step_modules(&in);
-    step_done(&in, "modules");
-    struct dhcp_lease lease;
-    network(&in, &lease); /* 4. */
-    step_done(&in, "network");
+    step_network_start(&in); /* 4., once its driver is in, while 3. and 5.-8. run */
     bool host_config = step_verify(&in);
     step_done(&in, "verify");
+    step_modules_wait(&in);
+    step_done(&in, "modules");
     step_disk(&in);
     step_done(&in, "disk");
     step_populate(&in);
     step_done(&in, "populate");
     step_sysctl(&in);
     step_done(&in, "sysctl");
-    step_resolv(&lease);
+    step_network_join(&in);
+    step_done(&in, "network");
+    step_resolv(&in.lease);
     step_done(&in, "resolv");
     bool staged = step_config(&in, host_config);
     step_done(&in, "config");

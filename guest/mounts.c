@@ -33,6 +33,8 @@ static const struct mount_spec early_mounts[] = {
     {"devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666", 0755,
      EVM_DEVPTS_MAGIC, false},
     {"tmpfs", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777, EVM_TMPFS_MAGIC, false},
+    {"mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0755,
+     EVM_MQUEUE_MAGIC, false},
     {"tmpfs", "run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0755, EVM_TMPFS_MAGIC, true},
     {"tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 01777, EVM_TMPFS_MAGIC, true},
 };
@@ -179,6 +181,33 @@ int console_reopen(const char *root, struct evm_err *err)
     return evm_errf(err, cerr, "opening %s: %s (stdin is %s)", path, strerror(cerr), nul);
 }
 
+const struct mount_need mounts_needed[] = {
+    {"proc", "proc", EVM_PROC_MAGIC, "everything"},
+    {"sys", "sysfs", EVM_SYSFS_MAGIC, "everything"},
+    {"dev", "devtmpfs", EVM_TMPFS_MAGIC, "device nodes"},
+    {"dev/pts", "devpts", EVM_DEVPTS_MAGIC, "containers' terminals (runc, docker run -t)"},
+    {"dev/shm", "tmpfs", EVM_TMPFS_MAGIC, "POSIX shared memory"},
+    {"dev/mqueue", "mqueue", EVM_MQUEUE_MAGIC, "POSIX message queues (runc's IPC namespace)"},
+    {"run", "tmpfs", EVM_TMPFS_MAGIC, "containerd's and runc's state under /run"},
+    {"sys/fs/cgroup", "cgroup2", EVM_CGROUP2_MAGIC, "containerd's cgroups (limits, accounting)"},
+    {"sys/kernel/security", "securityfs", EVM_SECURITYFS_MAGIC, "AppArmor/LSM profiles"},
+    {"sys/fs/bpf", "bpf", EVM_BPF_MAGIC, "pinned BPF programs (cgroup device filters, CNI)"},
+    {NULL, NULL, 0, NULL},
+};
+
+unsigned mounts_check(const char *root)
+{
+    unsigned missing = 0;
+    for (const struct mount_need *m = mounts_needed; m->target; m++) {
+        char p[4096];
+        if (fsat_join(p, sizeof(p), root, m->target) < 0 || mounted_as(p, m->magic) != 1) {
+            log_warn("/%s is not a %s mount: missing for %s", m->target, m->fstype, m->why);
+            missing++;
+        }
+    }
+    return missing;
+}
+
 /* The mounts that move with the root, in order; submounts travel along. */
 static const struct {
     const char *name;
@@ -237,6 +266,10 @@ int mounts_move_into_from(const char *oldroot, const char *newroot, struct evm_e
         return rc;
     if (mounted_as(dst, EVM_SECURITYFS_MAGIC) != 1)
         mount_warn("securityfs", dst, "securityfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, NULL);
+    if ((rc = join(dst, sizeof(dst), newroot, "sys/fs/bpf", err)) < 0)
+        return rc;
+    if (mounted_as(dst, EVM_BPF_MAGIC) != 1)
+        mount_warn("bpf", dst, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700", NULL);
     return 0;
 }
 

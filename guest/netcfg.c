@@ -4,6 +4,7 @@
 #include "netcfg.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -344,5 +345,45 @@ int netcfg_add_default_route(const char *ifname, uint32_t gw_be, struct evm_err 
         r = route_request(fd, idx, gw_be, true, what, err);
     }
     close(fd);
+    return r;
+}
+
+/* A socket that receives the link notifications, or -1 (then the wait only ticks). */
+static int link_events(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int netcfg_wait_ethernet(char *ifname, size_t len, unsigned tick_ms, bool (*give_up)(void *ctx),
+                         void *ctx, struct evm_err *err)
+{
+    int ev = link_events();
+    int r;
+    for (;;) {
+        /* Subscribed first, then looked: a link made in between still wakes the poll. */
+        r = netcfg_first_ethernet(ifname, len, err);
+        if (r != -ENODEV || give_up(ctx))
+            break;
+        if (ev < 0) {
+            poll(NULL, 0, (int)tick_ms);
+            continue;
+        }
+        struct pollfd pfd = {.fd = ev, .events = POLLIN};
+        if (poll(&pfd, 1, (int)tick_ms) > 0) {
+            char drain[4096];
+            while (recv(ev, drain, sizeof(drain), 0) > 0)
+                ;
+        }
+    }
+    if (ev >= 0)
+        close(ev);
     return r;
 }

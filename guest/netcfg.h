@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "err.h"
 
 /* Sets IFF_UP on ifname (RTM_NEWLINK). -ENODEV when there is no such interface. */
@@ -15,6 +17,12 @@ int netcfg_link_up(const char *ifname, struct evm_err *err);
 /* First non-loopback interface with ARPHRD_ETHER, by ifindex order (RTM_GETLINK dump of
  * the current namespace). -ENODEV when none; -ENAMETOOLONG when len is too small. */
 int netcfg_first_ethernet(char *ifname, size_t len, struct evm_err *err);
+/* netcfg_first_ethernet, waiting for one to appear: the link notifications of rtnetlink
+ * (RTMGRP_LINK) wake it, and so does every `tick_ms` without one, when give_up(ctx) is
+ * asked whether to stop (-ENODEV then, as netcfg_first_ethernet). No busy loop: a network
+ * driver still loading costs nothing. */
+int netcfg_wait_ethernet(char *ifname, size_t len, unsigned tick_ms, bool (*give_up)(void *ctx),
+                         void *ctx, struct evm_err *err);
 /* MAC address and ifindex of an ethernet interface; ifindex may be NULL.
  * -ENODEV when there is no such interface, -EINVAL when it is not ethernet. */
 int netcfg_get_mac(const char *ifname, uint8_t mac[6], int *ifindex, struct evm_err *err);

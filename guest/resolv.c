@@ -81,14 +81,16 @@ int resolv_write(const char *newroot, const uint32_t *dns_be, unsigned ndns, uin
     if (fsat_join(where, sizeof(where), newroot, "etc") < 0)
         snprintf(where, sizeof(where), "etc");
     fsat_remove_temps(dfd, "resolv.conf");
-    r = fsat_replace(dfd, where, "resolv.conf", text, strlen(text), -1, 0644, err);
+    bool same = fsat_same_file(dfd, "resolv.conf", text, strlen(text), -1, 0644);
+    if (!same)
+        r = fsat_replace_nosync(dfd, where, "resolv.conf", text, strlen(text), -1, 0644, err);
     close(dfd);
     if (r < 0)
         return evm_err_wrap(err, "writing resolv.conf");
     bool any_dns = false;
     for (unsigned i = 0; dns_be && i < ndns; i++)
         any_dns = any_dns || dns_be[i] != 0;
-    log_info("resolv.conf: %d nameserver%s%s", count, count == 1 ? "" : "s",
-             any_dns ? "" : " (the router: DHCP gave no DNS server)");
+    log_info("resolv.conf: %d nameserver%s%s%s", count, count == 1 ? "" : "s",
+             any_dns ? "" : " (the router: DHCP gave no DNS server)", same ? " (unchanged)" : "");
     return 0;
 }

@@ -123,7 +123,10 @@ int stage_config(const char *newroot, const char *src, bool *staged, struct evm_
         return evm_err_wrap(err, "staging the host config");
     }
     fsat_remove_temps(dfd, CONFIG_NAME);
-    r = fsat_replace(dfd, where, CONFIG_NAME, NULL, 0, sfd, TAIL_CONFIG_MODE, err);
+    if (fsat_same_file(dfd, CONFIG_NAME, NULL, 0, sfd, TAIL_CONFIG_MODE))
+        log_debug("%s: already the tail's bytes: kept", GUEST_CONFIG_PATH);
+    else
+        r = fsat_replace_nosync(dfd, where, CONFIG_NAME, NULL, 0, sfd, TAIL_CONFIG_MODE, err);
     close(sfd);
     close(dfd);
     if (r < 0)
@@ -149,7 +152,13 @@ int install_daemon(const char *newroot, const char *src, struct evm_err *err)
         return evm_err_wrap(err, "installing the daemon binary");
     }
     fsat_remove_temps(dfd, BIN_NAME);
-    r = fsat_replace(dfd, where, BIN_NAME, NULL, 0, sfd, TAIL_BINARY_MODE, err);
+    if (fsat_same_file(dfd, BIN_NAME, NULL, 0, sfd, TAIL_BINARY_MODE)) {
+        close(sfd);
+        close(dfd);
+        log_info("%s is already the tail's (same bytes, 0755, root): kept", GUEST_DAEMON_PATH);
+        return 0;
+    }
+    r = fsat_replace_nosync(dfd, where, BIN_NAME, NULL, 0, sfd, TAIL_BINARY_MODE, err);
     close(sfd);
     close(dfd);
     if (r < 0)

@@ -12,8 +12,9 @@
  *
  * src != NULL: makes <newroot>/etc and etc/ephemerd (0755) when missing, refusing either
  * when it is a symlink or not a directory; writes the bytes of src to a temporary file in
- * etc/ephemerd (O_EXCL|O_NOFOLLOW), mode 0600, owner 0:0, fsync, renames it over
- * config.toml, fsyncs the directory; logs INIT_LOG_CONFIG_STAGED. A symlink named
+ * etc/ephemerd (O_EXCL|O_NOFOLLOW), mode 0600, owner 0:0, renames it over config.toml
+ * (fsat_replace_nosync: the init makes it durable with one syncfs before switch_root); logs
+ * INIT_LOG_CONFIG_STAGED. A symlink named
  * config.toml is replaced by the staged file (rename replaces the link itself; nothing is
  * ever written through it); a directory named config.toml is refused. *staged = true.
  *
@@ -26,8 +27,11 @@
  * component below newroot is opened fd-relative with O_NOFOLLOW. */
 int stage_config(const char *newroot, const char *src, bool *staged, struct evm_err *err);
 
-/* Replaces <newroot>/usr/local/bin/ephemerd-linux with the bytes of src atomically
- * (temporary file in the same directory, 0755, owner 0:0, fsync, rename, directory fsync),
+/* Replaces <newroot>/usr/local/bin/ephemerd-linux with the bytes of src atomically, unless
+ * it already is exactly that (a regular file of one link, 0755, owner 0:0, the same bytes:
+ * compared in full, then kept without a write)
+ * (temporary file in the same directory, 0755, owner 0:0, rename; durable with the init's
+ * syncfs before switch_root, as the config),
  * making usr, usr/local, usr/local/bin (0755) when missing; same no-symlink rules. */
 int install_daemon(const char *newroot, const char *src, struct evm_err *err);
 

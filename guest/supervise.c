@@ -426,6 +426,8 @@ int supervise(const struct supervise_opts *o, struct evm_err *err)
     int rc = sv_open(&s, o, err);
     if (rc == 0)
         rc = start_daemon(&s, err);
+    if (rc == 0 && o->hooks.started)
+        o->hooks.started(o->hooks.ctx, (long)s.daemon);
     if (rc == 0) {
         run_loop(&s);
         rc = report(&s);

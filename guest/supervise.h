@@ -40,6 +40,10 @@ struct supervise_hooks {
     /* Writes the console marker (production: "EPHEMERD_EXIT status=<n> boot_id=<id>", see
      * console_exit of guest/console.h). Called before poweroff. NULL: nothing. */
     void (*exit_marker)(void *ctx, int status);
+    /* Called once the daemon has started (its pid), before the loop: the init's work after
+     * the launch (modlater.h) starts here, after the fork, so no thread of it is copied into
+     * the daemon. NULL: nothing. */
+    void (*started)(void *ctx, long pid);
     void *ctx;
 };
 

@@ -119,7 +119,7 @@ int remove_tree_same_dev(int dirfd, dev_t dev, const char *const skip[], struct 
     return c.first;
 }
 
-int switch_root(const char *newroot, struct evm_err *err)
+int switch_root(const char *newroot, const char *const keep[], struct evm_err *err)
 {
     if (!newroot || newroot[0] != '/')
         return evm_errf(err, EINVAL, "refusing to switch root: %s is not an absolute path",
@@ -145,7 +145,7 @@ int switch_root(const char *newroot, struct evm_err *err)
                         newroot);
 
     /* The first component of newroot ("newroot" for "/newroot") is skipped by name as well
-     * as by device. */
+     * as by device, and so are the entries the caller keeps. */
     char first[256] = "";
     const char *p = newroot;
     while (*p == '/')
@@ -155,7 +155,14 @@ int switch_root(const char *newroot, struct evm_err *err)
         memcpy(first, p, n);
         first[n] = '\0';
     }
-    const char *const skip[] = {first[0] ? first : NULL, NULL};
+    const char *skip[SWITCH_ROOT_MAX_KEEP + 2] = {first[0] ? first : NULL};
+    size_t nskip = first[0] ? 1 : 0;
+    for (size_t i = 0; keep && keep[i]; i++) {
+        if (i == SWITCH_ROOT_MAX_KEEP || strchr(keep[i], '/') || !keep[i][0])
+            return evm_errf(err, EINVAL, "refusing to switch root: cannot keep '%s'", keep[i]);
+        skip[nskip++] = keep[i];
+    }
+    skip[nskip] = NULL;
 
     int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)

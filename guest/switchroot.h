@@ -8,16 +8,21 @@
 
 #include "err.h"
 
+#define SWITCH_ROOT_MAX_KEEP 8
+
 /* Refuses with -EINVAL, before touching anything, unless newroot is absolute, "/" is a
  * ramfs or tmpfs (statfs magic) and newroot is a directory on another device (a mount
- * point). Then deletes the
- * initramfs contents (remove_tree_same_dev on "/" with the root's st_dev, skipping newroot's
- * first path component; mount points are never entered because their st_dev differs), then
+ * point), and every name in keep (NULL-terminated, at most SWITCH_ROOT_MAX_KEEP; NULL for
+ * none) is one non-empty path component. Then deletes the initramfs contents
+ * (remove_tree_same_dev on "/" with the root's st_dev, skipping newroot's first path
+ * component and the top-level entries named in keep — /modules, whose module tree stays
+ * bind-mounted in the new root; mount points are never entered because their st_dev
+ * differs), then
  * chdir(newroot), mount(newroot, "/", MS_MOVE), chroot("."), chdir("/").
  * A deletion failure is logged as a warning (it only costs memory); a failure of the move
  * or chroot is an error. The caller must have moved /dev, /proc, /sys out first
  * (mounts_move_into). */
-int switch_root(const char *newroot, struct evm_err *err);
+int switch_root(const char *newroot, const char *const keep[], struct evm_err *err);
 
 /* Removes everything under dirfd whose st_dev is dev: files, symlinks (never followed) and
  * directories (entered with openat O_NOFOLLOW and checked to be the same inode and device,

@@ -1,5 +1,6 @@
 /* sysctl.c — owns design §4 step 8: writing kernel parameters under /proc/sys (the root
- * is a parameter so tests use a fake tree) and the defaults the daemon needs. */
+ * is a parameter so tests use a fake tree), the defaults the daemon needs, and the bridge
+ * netfilter ones set once br_netfilter is loaded. */
 #include "sysctl.h"
 
 #include <errno.h>
@@ -84,15 +85,21 @@ int sysctl_set(const char *procsys, const char *key, const char *value, struct e
 
 int sysctl_apply_defaults(const char *procsys, struct evm_err *err)
 {
-    static const char *const bridge[] = {"net.bridge.bridge-nf-call-iptables",
-                                         "net.bridge.bridge-nf-call-ip6tables"};
     int r = sysctl_set(procsys, "net.ipv4.ip_forward", "1", err);
     if (r < 0)
         return r;
+    log_info("sysctls: net.ipv4.ip_forward=1");
+    return 0;
+}
+
+int sysctl_bridge_nf(const char *procsys)
+{
+    static const char *const bridge[] = {"net.bridge.bridge-nf-call-iptables",
+                                         "net.bridge.bridge-nf-call-ip6tables"};
     int set = 0;
     for (size_t i = 0; i < sizeof(bridge) / sizeof(bridge[0]); i++) {
         struct evm_err e2 = {0};
-        r = sysctl_set(procsys, bridge[i], "1", &e2);
+        int r = sysctl_set(procsys, bridge[i], "1", &e2);
         if (r == -ENOENT)
             log_warn("%s not available (br_netfilter not loaded): bridged container traffic "
                      "will bypass iptables",
@@ -102,8 +109,7 @@ int sysctl_apply_defaults(const char *procsys, struct evm_err *err)
         else
             set++;
     }
-    log_info("sysctls: net.ipv4.ip_forward=1%s", set == 2   ? ", bridge-nf-call-ip(6)tables=1"
-                                                 : set == 1 ? ", bridge-nf-call partly set"
-                                                            : "");
-    return 0;
+    if (set == 2)
+        log_info("sysctls: net.bridge.bridge-nf-call-iptables=1, bridge-nf-call-ip6tables=1");
+    return set;
 }

@@ -10,9 +10,13 @@
  * key may hold only [A-Za-z0-9_-] separated by single dots; value no control characters. */
 int sysctl_set(const char *procsys, const char *key, const char *value, struct evm_err *err);
 
-/* net.ipv4.ip_forward=1 (an error when it fails); net.bridge.bridge-nf-call-iptables=1
- * and net.bridge.bridge-nf-call-ip6tables=1 when present (a warning when absent:
- * br_netfilter is not loaded, bridged container traffic then bypasses iptables). */
+/* Step 8: net.ipv4.ip_forward=1 (an error when it fails). */
 int sysctl_apply_defaults(const char *procsys, struct evm_err *err);
+
+/* Once br_netfilter is loaded (the init's modules after the launch):
+ * net.bridge.bridge-nf-call-iptables=1 and net.bridge.bridge-nf-call-ip6tables=1, each a
+ * warning when absent (br_netfilter not loaded: bridged container traffic then bypasses
+ * iptables) or failing. Returns how many were set. */
+int sysctl_bridge_nf(const char *procsys);
 
 #endif

@@ -1,9 +1,10 @@
 /* baseinitrd.c — the base initrd builder: turns the list's directives (parsed by
  * baselist.c) into a plan of entries keyed by archive path — implicit parent directories,
- * modules in dependency order (moddeps.c), the shared-library closure of each `bin` (its
- * ELF headers read by elf.c) — then writes the entries sorted by path (so a directory
- * always precedes its contents) as one deterministic newc cpio member through
- * cpiowriter.c, streaming file contents. */
+ * modules in dependency order (moddeps.c) per load class (eager, later, demand; eager first,
+ * so a dependency both need is loaded eagerly) with their module index (modindex.h), the
+ * shared-library closure of each `bin` (its ELF headers read by elf.c) — then writes the
+ * entries sorted by path (so a directory always precedes its contents) as one deterministic
+ * newc cpio member through cpiowriter.c, streaming file contents. */
 #include "initrd/baseinitrd.h"
 
 #include <archive_entry.h>
@@ -21,6 +22,7 @@
 #include "initrd/elf.h"
 #include "initrd/hostpath.h"
 #include "initrd/moddeps.h"
+#include "initrd/modindex.h"
 #include "initrd/strvec.h"
 #include "log.h"
 
@@ -41,6 +43,16 @@ struct ent {
     unsigned mode;
     char *src;     /* E_FILE: host path; E_LINK: link target */
     bool explicit; /* E_DIR: from a `dir` directive (else an implied parent, 0755) */
+    char *data;    /* E_MEM: the bytes (owned) */
+    size_t len;
+};
+
+/* A `module` directive, kept until the list is read: modules are added per load class. */
+struct modreq {
+    char *name;
+    char *where;
+    enum baselist_when when;
+    bool optional;
 };
 
 struct plan {
@@ -49,7 +61,11 @@ struct plan {
     struct ent *v;
     size_t n, cap;
     struct moddeps mods;
-    bool has_modules;
+    struct modreq *reqs;
+    size_t nreqs;
+    char *version;         /* the modules directory's name: the kernel's `uname -r` */
+    char *prefix;          /* "VERSION/": load-list paths are relative to /modules */
+    struct strvec rels;    /* the shipped modules, as modules.dep names them */
     struct strvec sonames; /* DT_NEEDED names already resolved */
     struct strvec interps; /* basenames of the ELF interpreters included */
     struct baseinitrd_result *res;
@@ -163,45 +179,209 @@ static int add_entry(struct plan *p, const char *path, enum ekind kind, unsigned
     return r < 0 ? r : add_raw(p, path, kind, mode, src, explicit, where, err);
 }
 
+/* A generated file (data taken over, freed on failure too). */
+static int add_mem(struct plan *p, const char *path, char *data, size_t len, const char *where,
+                   struct evm_err *err)
+{
+    int r = find_ent(p, path) ? evm_errf(err, EEXIST, "%s: /%s: already in the initrd", where, path)
+                              : add_entry(p, path, E_MEM, 0644, NULL, false, where, err);
+    if (r < 0) {
+        free(data);
+        return r;
+    }
+    struct ent *e = find_ent(p, path);
+    e->data = data;
+    e->len = len;
+    return 0;
+}
+
 /* ---- modules -------------------------------------------------------------------------- */
 
-/* moddeps' emitter: the module file as /modules/<file>. */
-static int emit_module(void *ctx, const char *name, const char *file, const char *src,
+/* The class being added, for the counts. */
+struct emit_ctx {
+    struct plan *p;
+    enum baselist_when when;
+};
+
+/* moddeps' emitter: the module file as /modules/VERSION/<its modules.dep path>. */
+static int emit_module(void *ctx, const char *name, const char *rel, const char *src,
                        const char *where, struct evm_err *err)
 {
-    struct plan *p = ctx;
+    struct emit_ctx *ec = ctx;
+    struct plan *p = ec->p;
     char *dest;
-    int r = hostpath_join(BASEINITRD_MODULES, file, &dest, err);
+    int r = hostpath_join(BASEINITRD_MODULES, p->prefix, &dest, err);
+    if (r == 0) {
+        size_t n = strlen(dest) + strlen(rel) + 1;
+        char *full = malloc(n);
+        if (!full)
+            r = evm_errf(err, ENOMEM, "out of memory");
+        else
+            snprintf(full, n, "%s%s", dest, rel);
+        free(dest);
+        dest = full;
+    }
     if (r < 0)
         return r;
-    if (find_ent(p, dest))
-        r = evm_errf(err, EEXIST,
-                     "%s: module %s: a different module file named %s is already "
-                     "in /" BASEINITRD_MODULES,
-                     where, name, file);
+    r = add_entry(p, dest, E_FILE, 0644, src, false, where, err);
     if (r == 0)
-        r = add_entry(p, dest, E_FILE, 0644, src, false, where, err);
+        r = strvec_push(&p->rels, rel, err);
+    if (r == 0)
+        log_debug("module %s: /%s", name, dest);
     free(dest);
     if (r < 0)
         return r;
     p->res->modules++;
-    log_debug("module %s: /%s/%s", name, BASEINITRD_MODULES, file);
+    p->res->later += ec->when == BASELIST_LATER;
+    p->res->demand += ec->when == BASELIST_DEMAND;
     return 0;
 }
 
-static int add_module(struct plan *p, const char *name, const char *where, struct evm_err *err)
+/* The modules directory's name (the kernel version) and the load lists' prefix. */
+static int modules_version(struct plan *p, const char *where, struct evm_err *err)
+{
+    if (p->version)
+        return 0;
+    const char *d = p->o->modules_dir;
+    size_t n = strlen(d);
+    while (n > 1 && (d[n - 1] == '/' || d[n - 1] == '\\'))
+        n--;
+    size_t b = n;
+    while (b > 0 && d[b - 1] != '/' && d[b - 1] != '\\')
+        b--;
+    if (n == b || (n - b == 1 && d[b] == '.') || (n - b == 2 && d[b] == '.' && d[b + 1] == '.'))
+        return evm_errf(err, EINVAL,
+                        "%s: modules directory %s: its name must be the kernel version "
+                        "(lib/modules/VERSION)",
+                        where, d);
+    p->version = malloc(n - b + 1);
+    p->prefix = malloc(n - b + 2);
+    if (!p->version || !p->prefix)
+        return evm_errf(err, ENOMEM, "out of memory");
+    memcpy(p->version, d + b, n - b);
+    p->version[n - b] = '\0';
+    snprintf(p->prefix, n - b + 2, "%s/", p->version);
+    moddeps_set_prefix(&p->mods, p->prefix);
+    return 0;
+}
+
+/* One `module` line: its module and dependencies (moddeps), a built-in one skipped, an
+ * absent optional one skipped with a note. */
+static int add_module(struct plan *p, const struct modreq *q, struct evm_err *err)
+{
+    int r = moddeps_load(&p->mods, err);
+    if (r < 0)
+        return r;
+    if (q->optional && moddeps_lookup(&p->mods, q->name) == MODDEPS_UNKNOWN) {
+        log_info("%s: optional module %s: not in this kernel (%s): skipped", q->where, q->name,
+                 p->version);
+        p->res->absent++;
+        return 0;
+    }
+    struct emit_ctx ec = {.p = p, .when = q->when};
+    bool builtin;
+    r = moddeps_add(&p->mods, q->name, q->where, emit_module, &ec, &builtin, err);
+    if (r == 0 && builtin)
+        p->res->builtin++;
+    return r;
+}
+
+static int keep_module(struct plan *p, const struct baselist_directive *d, const char *where,
+                       struct evm_err *err)
 {
     if (!p->o->modules_dir)
         return evm_errf(err, EINVAL, "%s: the list has modules but no modules directory was given",
                         where);
-    int r = moddeps_load(&p->mods, err);
+    int r = modules_version(p, where, err);
     if (r < 0)
         return r;
-    p->has_modules = true;
-    bool builtin;
-    r = moddeps_add(&p->mods, name, where, emit_module, p, &builtin, err);
-    if (r == 0 && builtin)
-        p->res->builtin++;
+    struct modreq *nv = realloc(p->reqs, (p->nreqs + 1) * sizeof(*nv));
+    if (!nv)
+        return evm_errf(err, ENOMEM, "out of memory");
+    p->reqs = nv;
+    struct modreq *q = &p->reqs[p->nreqs];
+    q->name = strdup(d->arg);
+    q->where = strdup(where);
+    q->when = d->when;
+    q->optional = d->optional;
+    if (!q->name || !q->where) {
+        free(q->name);
+        free(q->where);
+        return evm_errf(err, ENOMEM, "out of memory");
+    }
+    p->nreqs++;
+    return 0;
+}
+
+/* The modules of one load class, then its load list (the eager one always, the others
+ * when they have modules). */
+static int add_class(struct plan *p, enum baselist_when when, const char *list, struct evm_err *err)
+{
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < p->nreqs; i++)
+        if (p->reqs[i].when == when)
+            r = add_module(p, &p->reqs[i], err);
+    if (r < 0)
+        return r;
+    size_t len;
+    char *text = moddeps_take_load_order(&p->mods, &len);
+    if (!text && when != BASELIST_EAGER)
+        return 0;
+    if (!text && !(text = strdup("")))
+        return evm_errf(err, ENOMEM, "out of memory");
+    return add_mem(p, list, text, len, p->o->list, err);
+}
+
+/* The module index for the shipped modules in /modules/VERSION; none (with a warning) where
+ * depmod cannot run. */
+static int add_index(struct plan *p, struct evm_err *err)
+{
+    struct modindex ix;
+    struct modindex_in in = {.modules_dir = p->o->modules_dir,
+                             .version = p->version,
+                             .rels = (const char *const *)p->rels.v,
+                             .nrels = p->rels.n,
+                             .depmod = p->o->depmod};
+    int r = modindex_build(&in, &ix, err);
+    if (r == -ENOSYS) {
+        log_warn("%s: no module index: modules after switch_root will not load on demand",
+                 err->msg);
+        evm_err_clear(err);
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    for (size_t i = 0; r == 0 && i < ix.n; i++) {
+        char *dest;
+        r = hostpath_join(BASEINITRD_MODULES, p->version, &dest, err);
+        char *full = NULL;
+        if (r == 0)
+            r = hostpath_join(dest, ix.v[i].name, &full, err);
+        free(dest);
+        if (r == 0) {
+            r = add_mem(p, full, ix.v[i].data, ix.v[i].len, p->o->list, err);
+            ix.v[i].data = NULL;
+        }
+        free(full);
+        if (r == 0)
+            p->res->index++;
+    }
+    modindex_free(&ix);
+    return r;
+}
+
+/* Every module directive's modules, eager first; the load lists; the index. */
+static int add_modules(struct plan *p, struct evm_err *err)
+{
+    if (p->nreqs == 0)
+        return 0;
+    int r = add_class(p, BASELIST_EAGER, BASEINITRD_LOAD_ORDER, err);
+    if (r == 0)
+        r = add_class(p, BASELIST_LATER, BASEINITRD_LOAD_LATER, err);
+    if (r == 0)
+        r = add_class(p, BASELIST_DEMAND, BASEINITRD_LOAD_DEMAND, err);
+    if (r == 0 && p->rels.n > 0)
+        r = add_index(p, err);
     return r;
 }
 
@@ -321,7 +501,7 @@ static int on_directive(void *ctx, const struct baselist_directive *d, const cha
     case BASELIST_LINK:
         return add_entry(p, d->dest, E_LINK, 0777, d->arg, false, where, err);
     case BASELIST_MODULE:
-        return add_module(p, d->arg, where, err);
+        return keep_module(p, d, where, err);
     case BASELIST_FILE:
         return add_entry(p, d->dest, E_FILE, d->mode, d->arg, false, where, err);
     case BASELIST_BIN:
@@ -356,16 +536,14 @@ static int write_file(struct cpio_member *m, const struct ent *e, int64_t ino, s
 static int write_entry(struct plan *p, struct cpio_member *m, const struct ent *e, int64_t ino,
                        struct evm_err *err)
 {
-    const char *text;
-    size_t len;
+    (void)p;
     switch (e->kind) {
     case E_DIR:
         return cpio_member_header(m, e->path, AE_IFDIR, e->mode, ino, 0, err);
     case E_LINK:
         return cpio_member_symlink(m, e->path, e->src, ino, err);
     case E_MEM:
-        text = moddeps_load_order(&p->mods, &len);
-        return cpio_member_file_mem(m, e->path, e->mode, ino, text, len, err);
+        return cpio_member_file_mem(m, e->path, e->mode, ino, e->data, e->len, err);
     case E_FILE:
         return write_file(m, e, ino, err);
     }
@@ -410,8 +588,17 @@ static void plan_free(struct plan *p)
     for (size_t i = 0; i < p->n; i++) {
         free(p->v[i].path);
         free(p->v[i].src);
+        free(p->v[i].data);
     }
     free(p->v);
+    for (size_t i = 0; i < p->nreqs; i++) {
+        free(p->reqs[i].name);
+        free(p->reqs[i].where);
+    }
+    free(p->reqs);
+    free(p->version);
+    free(p->prefix);
+    strvec_free(&p->rels);
     moddeps_free(&p->mods);
     strvec_free(&p->sonames);
     strvec_free(&p->interps);
@@ -420,14 +607,9 @@ static void plan_free(struct plan *p)
 static int plan_build(struct plan *p, struct evm_err *err)
 {
     int r = baselist_parse(p->o->list, on_directive, p, err);
-    if (r < 0)
-        return r;
-    if (p->has_modules) {
-        r = add_entry(p, BASEINITRD_LOAD_ORDER, E_MEM, 0644, NULL, false, p->o->list, err);
-        if (r < 0)
-            return r;
-    }
-    return write_plan(p, err);
+    if (r == 0)
+        r = add_modules(p, err);
+    return r < 0 ? r : write_plan(p, err);
 }
 
 int baseinitrd_build(const struct baseinitrd_opts *o, struct baseinitrd_result *res,

@@ -16,23 +16,24 @@
 #define MAX_FIELDS 5
 
 /* Which fields a directive has: PATH at 1 unless no_dest, MODE at mode_at (0: none),
- * the argument at arg_at (0: none). */
+ * the argument at arg_at (0: none); up to max_fields when it takes options (0: exactly
+ * nfields). */
 struct syntax {
     const char *name;
     enum baselist_kind kind;
     int nfields;
     const char *usage;
-    int no_dest, mode_at, arg_at;
+    int no_dest, mode_at, arg_at, max_fields;
 };
 
 static const struct syntax syntaxes[] = {
-    {"dir", BASELIST_DIR, 3, "dir PATH MODE", 0, 2, 0},
-    {"init", BASELIST_INIT, 2, "init PATH", 0, 0, 0},
-    {"rootfs", BASELIST_ROOTFS, 2, "rootfs PATH", 0, 0, 0},
-    {"link", BASELIST_LINK, 3, "link PATH TARGET", 0, 0, 2},
-    {"module", BASELIST_MODULE, 2, "module NAME", 1, 0, 1},
-    {"file", BASELIST_FILE, 4, "file PATH SOURCE MODE", 0, 3, 2},
-    {"bin", BASELIST_BIN, 3, "bin PATH SOURCE", 0, 0, 2},
+    {"dir", BASELIST_DIR, 3, "dir PATH MODE", 0, 2, 0, 0},
+    {"init", BASELIST_INIT, 2, "init PATH", 0, 0, 0, 0},
+    {"rootfs", BASELIST_ROOTFS, 2, "rootfs PATH", 0, 0, 0, 0},
+    {"link", BASELIST_LINK, 3, "link PATH TARGET", 0, 0, 2, 0},
+    {"module", BASELIST_MODULE, 2, "module NAME [later|demand] [optional]", 1, 0, 1, 4},
+    {"file", BASELIST_FILE, 4, "file PATH SOURCE MODE", 0, 3, 2, 0},
+    {"bin", BASELIST_BIN, 3, "bin PATH SOURCE", 0, 0, 2, 0},
 };
 
 /* The parse of one list file. */
@@ -95,6 +96,27 @@ static const struct syntax *find_syntax(const char *name)
     return NULL;
 }
 
+/* A module's options after its name: at most one of later/demand, optional, each once. */
+static int module_options(struct baselist_directive *d, char **opt, int nopt, const char *where,
+                          struct evm_err *err)
+{
+    bool when_given = false;
+    for (int i = 0; i < nopt; i++) {
+        if (strcmp(opt[i], "optional") == 0 && !d->optional) {
+            d->optional = true;
+        } else if ((strcmp(opt[i], "later") == 0 || strcmp(opt[i], "demand") == 0) && !when_given) {
+            d->when = opt[i][0] == 'l' ? BASELIST_LATER : BASELIST_DEMAND;
+            when_given = true;
+        } else {
+            return evm_errf(err, EINVAL,
+                            "%s: module option '%s': expected at most one of 'later' or "
+                            "'demand', then 'optional'",
+                            where, opt[i]);
+        }
+    }
+    return 0;
+}
+
 /* Checks one directive's fields and hands it to the caller. */
 static int directive(const struct parser *ps, char **field, int nfields, const char *where,
                      struct evm_err *err)
@@ -104,9 +126,9 @@ static int directive(const struct parser *ps, char **field, int nfields, const c
         return evm_errf(err, EINVAL,
                         "%s: unknown directive '%s' (dir, init, link, module, bin, file, rootfs)",
                         where, field[0]);
-    if (nfields != sx->nfields)
+    if (nfields < sx->nfields || nfields > (sx->max_fields ? sx->max_fields : sx->nfields))
         return evm_errf(err, EINVAL, "%s: expected '%s'", where, sx->usage);
-    struct baselist_directive d = {.kind = sx->kind};
+    struct baselist_directive d = {.kind = sx->kind, .when = BASELIST_EAGER};
     int r = sx->no_dest ? 0 : baselist_dest(field[1], &d.dest, where, err);
     if (r == 0 && sx->mode_at)
         r = parse_mode(field[sx->mode_at], &d.mode, where, err);
@@ -114,6 +136,9 @@ static int directive(const struct parser *ps, char **field, int nfields, const c
         return r;
     if (sx->kind == BASELIST_MODULE && strchr(field[1], '/'))
         return evm_errf(err, EINVAL, "%s: '%s': a module name, not a path", where, field[1]);
+    if (sx->kind == BASELIST_MODULE &&
+        (r = module_options(&d, field + 2, nfields - 2, where, err)) < 0)
+        return r;
     d.arg = sx->arg_at ? field[sx->arg_at] : NULL;
     if (sx->kind != BASELIST_FILE && sx->kind != BASELIST_BIN)
         return ps->fn(ps->ctx, &d, where, err);

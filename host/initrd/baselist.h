@@ -7,6 +7,8 @@
 #ifndef EVM_BASELIST_H
 #define EVM_BASELIST_H
 
+#include <stdbool.h>
+
 #include "err.h"
 
 enum baselist_kind {
@@ -14,16 +16,25 @@ enum baselist_kind {
     BASELIST_INIT,   /* init PATH */
     BASELIST_ROOTFS, /* rootfs PATH */
     BASELIST_LINK,   /* link PATH TARGET */
-    BASELIST_MODULE, /* module NAME */
+    BASELIST_MODULE, /* module NAME [later|demand] [optional] */
     BASELIST_FILE,   /* file PATH SOURCE MODE */
     BASELIST_BIN,    /* bin PATH SOURCE */
 };
 
+/* When the guest loads a module (initrd/README.md, "Modules"). */
+enum baselist_when {
+    BASELIST_EAGER,  /* module NAME: by the init, before the network and the disk */
+    BASELIST_LATER,  /* module NAME later: by the init, in the background after the launch */
+    BASELIST_DEMAND, /* module NAME demand: shipped and indexed; loaded when asked for */
+};
+
 struct baselist_directive {
     enum baselist_kind kind;
-    const char *dest; /* the destination without its leading '/'; NULL for module */
-    unsigned mode;    /* dir and file; 0 otherwise */
-    const char *arg;  /* link: target; module: name; file, bin: the host source path */
+    const char *dest;        /* the destination without its leading '/'; NULL for module */
+    unsigned mode;           /* dir and file; 0 otherwise */
+    const char *arg;         /* link: target; module: name; file, bin: the host source path */
+    enum baselist_when when; /* module only */
+    bool optional;           /* module only: a name the kernel lacks is skipped, not an error */
 };
 
 /* Called for each directive, in list order; `where` is "LIST:LINE". A negative return

@@ -54,6 +54,12 @@ void moddeps_init(struct moddeps *db, const char *modules_dir)
 {
     memset(db, 0, sizeof(*db));
     db->modules_dir = modules_dir;
+    db->prefix = "";
+}
+
+void moddeps_set_prefix(struct moddeps *db, const char *prefix)
+{
+    db->prefix = prefix ? prefix : "";
 }
 
 /* ---- reading modules.dep and modules.builtin ------------------------------------------- */
@@ -184,7 +190,7 @@ int moddeps_load(struct moddeps *db, struct evm_err *err)
 
 /* ---- ordering ----------------------------------------------------------------------------- */
 
-static struct kmod *mod_by_name(struct moddeps *db, const char *name)
+static struct kmod *mod_by_name(const struct moddeps *db, const char *name)
 {
     for (size_t i = 0; i < db->nmods; i++)
         if (strcmp(db->mods[i].name, name) == 0)
@@ -218,20 +224,20 @@ static int load_order_add(struct moddeps *db, const char *line, struct evm_err *
     return 0;
 }
 
-/* "<file>: <dep file> <dep file>..." — the init loads modules whose dependencies are all in
- * parallel (modules.dep lists every dependency, transitively). */
-static int load_order_line(struct moddeps *db, const struct kmod *m, const char *file,
-                           struct evm_err *err)
+/* "<prefix><path>: <prefix><dep path>..." — the init loads modules whose dependencies are
+ * all in, in parallel (modules.dep lists every dependency, transitively). */
+static int load_order_line(struct moddeps *db, const struct kmod *m, struct evm_err *err)
 {
-    size_t cap = strlen(file) + 2;
+    size_t plen = strlen(db->prefix);
+    size_t cap = plen + strlen(m->rel) + 2;
     for (size_t i = 0; i < m->ndeps; i++)
-        cap += strlen(hostpath_base(m->deps[i])) + 1;
+        cap += plen + strlen(m->deps[i]) + 1;
     char *line = malloc(cap + 1);
     if (!line)
         return evm_errf(err, ENOMEM, "out of memory");
-    size_t o = (size_t)snprintf(line, cap + 1, "%s:", file);
+    size_t o = (size_t)snprintf(line, cap + 1, "%s%s:", db->prefix, m->rel);
     for (size_t i = 0; i < m->ndeps; i++)
-        o += (size_t)snprintf(line + o, cap + 1 - o, " %s", hostpath_base(m->deps[i]));
+        o += (size_t)snprintf(line + o, cap + 1 - o, " %s%s", db->prefix, m->deps[i]);
     int r = load_order_add(db, line, err);
     free(line);
     return r;
@@ -240,16 +246,15 @@ static int load_order_line(struct moddeps *db, const struct kmod *m, const char 
 /* Hands one module to the emitter and records its load-order line. */
 static int emit_one(struct visitor *v, struct kmod *m, struct evm_err *err)
 {
-    const char *file = hostpath_base(m->rel);
     char *src;
     int r = hostpath_join(v->db->modules_dir, m->rel, &src, err);
     if (r < 0)
         return r;
-    r = v->emit(v->ctx, m->name, file, src, v->where, err);
+    r = v->emit(v->ctx, m->name, m->rel, src, v->where, err);
     free(src);
     if (r < 0)
         return r;
-    r = load_order_line(v->db, m, file, err);
+    r = load_order_line(v->db, m, err);
     if (r < 0)
         return r;
     m->state = EMITTED;
@@ -302,10 +307,32 @@ int moddeps_add(struct moddeps *db, const char *name, const char *where, moddeps
     return r;
 }
 
+enum moddeps_kind moddeps_lookup(const struct moddeps *db, const char *name)
+{
+    char *norm;
+    struct evm_err err = {0};
+    if (moddeps_name(name, &norm, &err) < 0)
+        return MODDEPS_UNKNOWN;
+    enum moddeps_kind k = mod_by_name(db, norm)            ? MODDEPS_MODULE
+                          : strvec_has(&db->builtin, norm) ? MODDEPS_BUILTIN
+                                                           : MODDEPS_UNKNOWN;
+    free(norm);
+    return k;
+}
+
 const char *moddeps_load_order(const struct moddeps *db, size_t *len)
 {
     *len = db->lo_len;
     return db->load_order ? db->load_order : "";
+}
+
+char *moddeps_take_load_order(struct moddeps *db, size_t *len)
+{
+    char *t = db->load_order;
+    *len = db->lo_len;
+    db->load_order = NULL;
+    db->lo_len = db->lo_cap = 0;
+    return t;
 }
 
 void moddeps_free(struct moddeps *db)

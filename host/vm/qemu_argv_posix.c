@@ -142,6 +142,10 @@ int qemu_argv_build(struct qemu_argv *a, const struct qemu_launch *l, struct evm
     arg_own(a, fw);
     arg(a, "-device");
     arg(a, "virtio-net-pci,netdev=n0");
+    /* A hardware RNG for the guest's virtio_rng (docs/guest-init.md, "Hardware RNG"): the
+     * kernel's pool is fed from the host's, whatever the CPU model offers. */
+    arg(a, "-device");
+    arg(a, "virtio-rng-pci");
     arg(a, "-chardev");
     arg(a, "stdio,id=con,signal=off");
     arg(a, "-serial");

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -537,6 +539,68 @@ static void test_no_server_times_out(void **state)
     free(out);
 }
 
+/* netcfg_wait_ethernet in an empty namespace: a link made 200 ms later (a veth pair:
+ * ARPHRD_ETHER devices) wakes the wait through rtnetlink long before its 2 s tick; with none,
+ * it gives up when asked to (-ENODEV). */
+struct waiter {
+    int calls, stop_after;
+};
+
+static bool wait_give_up(void *ctx)
+{
+    struct waiter *w = ctx;
+    return ++w->calls > w->stop_after;
+}
+
+static void *add_dummy_later(void *arg)
+{
+    (void)arg;
+    poll(NULL, 0, 200);
+    if (system("ip link add evmwait0 type veth peer name evmwait1") != 0)
+        fprintf(stderr, "ip link add failed\n");
+    return NULL;
+}
+
+static void client_wait(const char *ifname, struct result *r)
+{
+    (void)ifname;
+    struct evm_err err = {0};
+    struct waiter w = {.stop_after = 2};
+    r->first_rc =
+        netcfg_wait_ethernet(r->first_if, sizeof(r->first_if), 10, wait_give_up, &w, &err);
+    pthread_t th;
+    if (pthread_create(&th, NULL, add_dummy_later, NULL) != 0) {
+        r->rc = -EAGAIN;
+        return;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    w = (struct waiter){.stop_after = 5};
+    r->rc = netcfg_wait_ethernet(r->first_if, sizeof(r->first_if), 2000, wait_give_up, &w, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_join(th, NULL);
+    r->mac_rc = (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    snprintf(r->msg, sizeof(r->msg), "%s", err.msg);
+}
+
+static void test_wait_ethernet(void **state)
+{
+    struct env *e = *state;
+    skip_unless_ready(e);
+    if (system("command -v ip >/dev/null") != 0) {
+        skip();
+        return;
+    }
+    struct result r;
+    in_child(NULL, client_wait, NULL, &r);
+    assert_int_equal(r.first_rc, -ENODEV);
+    if (r.rc != 0)
+        fail_msg("wait: %d %s", r.rc, r.msg);
+    assert_memory_equal(r.first_if, "evmwait", 7); /* either end of the pair */
+    if (r.mac_rc >= 1500)
+        fail_msg("woken after %d ms: by the tick, not the link notification", r.mac_rc);
+}
+
 static void test_no_ethernet(void **state)
 {
     struct env *e = *state;
@@ -559,6 +623,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_server_times_out, setup_no_server, teardown),
         cmocka_unit_test_setup_teardown(test_no_ethernet, setup_no_server, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_ethernet, setup_no_server, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,11 +252,11 @@ static int is_initramfs_root(void)
 static int child_switch_root_refuses(const char *newroot)
 {
     struct evm_err err = {0};
-    int rc = switch_root(newroot, &err);
+    int rc = switch_root(newroot, NULL, &err);
     CHECK(rc == -EINVAL);
     CHECK(strstr(err.msg, "not an initramfs") != NULL);
     struct evm_err err2 = {0};
-    CHECK(switch_root("relative/newroot", &err2) == -EINVAL);
+    CHECK(switch_root("relative/newroot", NULL, &err2) == -EINVAL);
     CHECK(strstr(err2.msg, "absolute") != NULL);
     return 0;
 }
@@ -312,13 +312,24 @@ static int child_switch_root_full(const char *fake)
     CHECK(mkdir(p, 0755) == 0);
     snprintf(p, sizeof(p), "%s/lib/modules", fake);
     CHECK(mkdir(p, 0755) == 0);
+    /* /modules is kept (the init bind-mounts its tree into the new root). */
+    snprintf(p, sizeof(p), "%s/modules", fake);
+    CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof(p), "%s/modules/load-later", fake);
+    fd = open(p, O_WRONLY | O_CREAT, 0644);
+    CHECK(fd >= 0);
+    close(fd);
 
     int oldfd = open(fake, O_RDONLY | O_DIRECTORY);
     CHECK(oldfd >= 0);
     CHECK(chroot(fake) == 0);
     CHECK(chdir("/") == 0);
     struct evm_err err = {0};
-    int rc = switch_root("/newroot", &err);
+    const char *const bad[] = {"a/b", NULL};
+    CHECK(switch_root("/newroot", bad, &err) == -EINVAL);
+    CHECK(access("/init", F_OK) == 0); /* refused before touching anything */
+    const char *const keep[] = {"modules", NULL};
+    int rc = switch_root("/newroot", keep, &err);
     if (rc != 0)
         fprintf(stderr, "switch_root: %s\n", err.msg);
     CHECK(rc == 0);
@@ -331,6 +342,7 @@ static int child_switch_root_full(const char *fake)
     CHECK(fstatat(oldfd, "lib", &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT);
     CHECK(fstatat(oldfd, "newroot", &st, AT_SYMLINK_NOFOLLOW) == 0);
     CHECK(fstatat(oldfd, "keepmnt/kept", &st, AT_SYMLINK_NOFOLLOW) == 0);
+    CHECK(fstatat(oldfd, "modules/load-later", &st, AT_SYMLINK_NOFOLLOW) == 0);
     close(oldfd);
     return 0;
 }
@@ -359,6 +371,24 @@ static int is_fs(const char *path, unsigned long magic)
 {
     struct statfs sf;
     return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == magic;
+}
+
+/* The kernel lists the filesystem type in /proc/filesystems. */
+static int kernel_has_fs(const char *type)
+{
+    FILE *f = fopen("/proc/filesystems", "r");
+    char line[256];
+    int found = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        char *t = strrchr(line, '\t');
+        t = t ? t + 1 : line;
+        t[strcspn(t, "\n")] = '\0';
+        if (strcmp(t, type) == 0)
+            found = 1;
+    }
+    if (f)
+        fclose(f);
+    return found;
 }
 
 static int count_mounts_under(const char *prefix)
@@ -428,6 +458,13 @@ static int child_early_and_move(const char *base)
     snprintf(p, sizeof(p), "%s/sys/fs/cgroup", newr);
     if (is_fs("/sys/fs/cgroup", EVM_CGROUP2_MAGIC))
         CHECK(is_fs(p, EVM_CGROUP2_MAGIC));
+    /* mqueue (mounted early, moved with /dev) and bpf: where the kernel has them. */
+    snprintf(p, sizeof(p), "%s/dev/mqueue", newr);
+    if (kernel_has_fs("mqueue"))
+        CHECK(is_fs(p, EVM_MQUEUE_MAGIC));
+    snprintf(p, sizeof(p), "%s/sys/fs/bpf", newr);
+    if (kernel_has_fs("bpf") && access("/sys/fs/bpf", F_OK) == 0)
+        CHECK(is_fs(p, EVM_BPF_MAGIC));
     return 0;
 }
 

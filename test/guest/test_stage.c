@@ -190,6 +190,25 @@ static void test_stale_copy_replaced_atomically(void **state)
     assert_int_equal(count_entries(dir, &temp), 1);
     assert_false(temp);
     free(dir);
+
+    /* The same config again (the usual warm boot): kept, nothing written (same inode). */
+    assert_int_equal(stat(cfg, &before), 0);
+    stage_ok(&e, e.src, true);
+    assert_int_equal(stat(cfg, &after), 0);
+    assert_true(before.st_ino == after.st_ino);
+    /* The same bytes with another mode, or a second link to it: replaced (0600, one link). */
+    assert_int_equal(chmod(cfg, 0640), 0);
+    stage_ok(&e, e.src, true);
+    assert_int_equal(stat(cfg, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    assert_file(cfg, CFG, 0600);
+    char *other = rel(&e, "etc/other-link");
+    assert_int_equal(link(cfg, other), 0);
+    assert_int_equal(stat(cfg, &before), 0);
+    stage_ok(&e, e.src, true);
+    assert_int_equal(stat(cfg, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    free(other);
     free(cfg);
     env_drop(&e);
 }
@@ -415,8 +434,31 @@ static void test_install_daemon_fresh_and_replace(void **state)
         free(d);
     }
 
-    /* Replace: a new inode with the new bytes, no temporary file left. */
+    /* The same bytes again: kept as it is (same inode, nothing written). */
     struct stat before, after;
+    assert_int_equal(stat(dst, &before), 0);
+    r = install_daemon(e.root, src, &err);
+    if (r != 0)
+        fail_msg("install_daemon: %s", err.msg);
+    assert_int_equal(stat(dst, &after), 0);
+    assert_true(before.st_ino == after.st_ino);
+    /* The same bytes but another mode, or one byte different at the end: replaced. */
+    assert_int_equal(chmod(dst, 0775), 0);
+    r = install_daemon(e.root, src, &err);
+    assert_int_equal(r, 0);
+    assert_int_equal(stat(dst, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    assert_file(dst, bin, 0755);
+    assert_int_equal(stat(dst, &before), 0);
+    bin[sizeof(bin) - 2] = bin[sizeof(bin) - 2] == 'a' ? 'b' : 'a';
+    tu_write(src, bin, strlen(bin));
+    r = install_daemon(e.root, src, &err);
+    assert_int_equal(r, 0);
+    assert_int_equal(stat(dst, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    assert_file(dst, bin, 0755);
+
+    /* Replace: a new inode with the new bytes, no temporary file left. */
     assert_int_equal(stat(dst, &before), 0);
     tu_write(src, "new daemon", 10);
     r = install_daemon(e.root, src, &err);

@@ -110,6 +110,9 @@ static void test_sysctl_defaults_with_bridge(void **state)
     if (r != 0)
         fail_msg("%s", err.msg);
     assert_content(ps, "net/ipv4/ip_forward", "1\n");
+    /* The bridge ones wait for br_netfilter (loaded after the launch). */
+    assert_content(ps, "net/bridge/bridge-nf-call-iptables", "0\n");
+    assert_int_equal(sysctl_bridge_nf(ps), 2);
     assert_content(ps, "net/bridge/bridge-nf-call-iptables", "1\n");
     assert_content(ps, "net/bridge/bridge-nf-call-ip6tables", "1\n");
     tu_rmrf(ps);
@@ -126,6 +129,7 @@ static void test_sysctl_defaults_without_bridge(void **state)
     if (r != 0)
         fail_msg("%s", err.msg);
     assert_content(ps, "net/ipv4/ip_forward", "1\n");
+    assert_int_equal(sysctl_bridge_nf(ps), 0); /* warnings, nothing created */
     char *b = tu_path(ps, "net/bridge");
     assert_int_equal(access(b, F_OK), -1);
     free(b);
@@ -174,6 +178,18 @@ static void test_resolv_two_dns(void **state)
     assert_int_equal(lstat(etc, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0755);
     free(etc);
+    /* The same servers again: the file is kept (same inode); other servers: replaced. */
+    char *rc = tu_path(root, "etc/resolv.conf");
+    struct stat before, after;
+    assert_int_equal(stat(rc, &before), 0);
+    assert_int_equal(resolv_write(root, dns, 2, ip(10, 0, 0, 1), &err), 0);
+    assert_int_equal(stat(rc, &after), 0);
+    assert_true(before.st_ino == after.st_ino);
+    assert_int_equal(resolv_write(root, dns, 1, ip(10, 0, 0, 1), &err), 0);
+    assert_int_equal(stat(rc, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    assert_resolv(root, HEADER "nameserver 10.0.0.53\n");
+    free(rc);
     tu_rmrf(root);
     free(root);
 }

@@ -1,10 +1,15 @@
 /* test_baseinitrd_posix.c — the base initrd builder on a fake kernel modules tree (a
  * dependency chain, a built-in module, a compressed module), a fake init, a rootfs blob and
  * the host's real /sbin/mkfs.ext4: the output read back with libarchive holds every
- * directory before its contents, /init and its power-command symlinks, /modules with
- * load-order in dependency order, the rootfs with equal bytes, and the complete shared-
- * library closure (checked with <elf.h>, independently of the builder's own ELF reader);
- * two builds are byte-identical; unknown modules, cycles and conflicts are errors. */
+ * directory before its contents, /init and its power-command symlinks, /modules/<release> in
+ * the kernel's layout with load-order in dependency order, load-later and load-demand for
+ * `later` and `demand` lines (eager first), absent `optional` modules skipped, the module
+ * index a stand-in depmod made over exactly the shipped modules, the rootfs with equal
+ * bytes, and the complete shared-library closure (checked with <elf.h>, independently of
+ * the builder's own ELF reader); two builds are byte-identical; unknown modules, cycles,
+ * conflicts and a failing or missing depmod are errors. With Debian's real depmod and
+ * modprobe (skipped without them): aliases of cc-made modules resolve against the shipped
+ * index. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <elf.h>
@@ -30,8 +35,23 @@
 #define ROOTFS_BYTES (600u * 1024u) /* over the writer's 256 KiB chunk: several chunks */
 
 struct fixture {
-    char *dir, *mods, *init, *rootfs, *list, *out;
+    char *dir, *mods, *init, *rootfs, *list, *out, *depmod;
 };
+
+/* A stand-in for depmod: checks its arguments (-b BASE -C EMPTY-DIR VERSION), then writes
+ * as modules.dep.bin the staged module paths (sorted) and as modules.alias.bin the
+ * modules.order it was given, so the test sees what was staged. */
+static const char FAKE_DEPMOD[] =
+    "#!/bin/sh\n"
+    "[ $# -eq 5 ] && [ \"$1\" = -b ] && [ \"$3\" = -C ] && [ -d \"$4\" ] || "
+    "{ echo \"bad arguments: $*\" >&2; exit 2; }\n"
+    "[ -z \"$(ls -A \"$4\")\" ] || { echo 'config dir not empty' >&2; exit 2; }\n"
+    "cd \"$2/lib/modules/$5\" || exit 3\n"
+    "[ -e ../../../usr/lib/modules/$5/modules.order ] || { echo 'no usr/lib/modules' >&2; exit 4; "
+    "}\n"
+    "find kernel -name '*.ko*' | LC_ALL=C sort > modules.dep.bin\n"
+    "cat modules.order > modules.alias.bin\n"
+    "echo '# soft' > modules.softdep\n";
 
 static void mkdirs(const char *base, const char *rel)
 {
@@ -62,7 +82,13 @@ static const char MODULES_DEP[] = "kernel/a/mod_a.ko: kernel/b/mod-b.ko kernel/c
                                   "kernel/c/mod_c.ko.xz:\n"
                                   "kernel/d/mod_d.ko:\n"
                                   "kernel/y/cy1.ko: kernel/y/cy2.ko\n"
-                                  "kernel/y/cy2.ko: kernel/y/cy1.ko\n";
+                                  "kernel/y/cy2.ko: kernel/y/cy1.ko\n"
+                                  "kernel/e/mod_e.ko: kernel/c/mod_c.ko.xz\n"
+                                  "kernel/e/mod_f.ko: kernel/e/mod_g.ko\n"
+                                  "kernel/e/mod_g.ko:\n"
+                                  "kernel/e/mod_h.ko: kernel/e/mod_j.ko\n"
+                                  "kernel/e/mod_i.ko: kernel/e/mod_j.ko\n"
+                                  "kernel/e/mod_j.ko:\n";
 
 static const char LIST[] = "# a test list\n"
                            "dir /proc 0555\n"
@@ -100,6 +126,21 @@ static void fixture_init(struct fixture *f, const char *list_extra)
     write_rel(f->mods, "kernel/d/mod_d.ko", "module d bytes");
     write_rel(f->mods, "kernel/y/cy1.ko", "cy1");
     write_rel(f->mods, "kernel/y/cy2.ko", "cy2");
+    mkdirs(f->dir, "lib/modules/6.1.0-test/kernel/e");
+    const char *more[] = {"mod_e", "mod_f", "mod_g", "mod_h", "mod_i", "mod_j"};
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "kernel/e/%s.ko", more[i]);
+        write_rel(f->mods, rel, more[i]);
+    }
+    /* The kernel's order: mod_d before mod_a; cy* and mod_e.. are not in it. */
+    write_rel(f->mods, "modules.order",
+              "kernel/d/mod_d.ko\nkernel/x/unshipped.ko\n"
+              "kernel/a/mod_a.ko\nkernel/c/mod_c.ko\n"
+              "kernel/b/mod-b.ko\n");
+    f->depmod = tu_path(f->dir, "fake-depmod");
+    write_rel(f->dir, "fake-depmod", FAKE_DEPMOD);
+    assert_int_equal(chmod(f->depmod, 0755), 0);
     f->init = tu_path(f->dir, "ephemerd-init");
     write_rel(f->dir, "ephemerd-init",
               "\x7f"
@@ -130,6 +171,7 @@ static void fixture_free(struct fixture *f)
     free(f->rootfs);
     free(f->list);
     free(f->out);
+    free(f->depmod);
 }
 
 static int build(struct fixture *f, const char *out, enum compress c, struct baseinitrd_result *res,
@@ -140,7 +182,8 @@ static int build(struct fixture *f, const char *out, enum compress c, struct bas
                                 .init = f->init,
                                 .rootfs = f->rootfs,
                                 .compress = c,
-                                .out = out ? out : f->out};
+                                .out = out ? out : f->out,
+                                .depmod = f->depmod};
     return baseinitrd_build(&o, res, err);
 }
 
@@ -293,6 +336,8 @@ static void test_layout_modules_rootfs(void **state)
     assert_int_equal(res.modules, 4);
     assert_int_equal(res.builtin, 1);
     assert_int_equal(res.libraries, 0);
+    assert_int_equal(res.later + res.demand + res.absent, 0);
+    assert_int_equal(res.index, 5); /* dep.bin, alias.bin, softdep, order, builtin */
 
     struct stat st;
     assert_int_equal(stat(f.out, &st), 0);
@@ -322,20 +367,41 @@ static void test_layout_modules_rootfs(void **state)
     assert_file_bytes(&av, "assets/rootfs.tar.gz", f.rootfs);
 
     /* Dependencies first, each once, each line naming its dependencies (the init loads
-     * independent modules in parallel); the compressed module kept as it is; the built-in
-     * module and the modules nobody asked for absent. */
+     * independent modules in parallel), paths relative to /modules in the kernel's layout;
+     * the compressed module kept as it is; the built-in module and the modules nobody asked
+     * for absent; no later or demand list when the list has none. */
     assert_entry(&av, "modules/load-order", AE_IFREG, 0644);
     assert_string_equal(view_find(&av, "modules/load-order")->data,
-                        "mod_c.ko.xz:\nmod-b.ko: mod_c.ko.xz\nmod_a.ko: mod-b.ko mod_c.ko.xz\n"
-                        "mod_d.ko:\n");
+                        "6.1.0-test/kernel/c/mod_c.ko.xz:\n"
+                        "6.1.0-test/kernel/b/mod-b.ko: 6.1.0-test/kernel/c/mod_c.ko.xz\n"
+                        "6.1.0-test/kernel/a/mod_a.ko: 6.1.0-test/kernel/b/mod-b.ko "
+                        "6.1.0-test/kernel/c/mod_c.ko.xz\n"
+                        "6.1.0-test/kernel/d/mod_d.ko:\n");
+    assert_null(view_find(&av, "modules/load-later"));
+    assert_null(view_find(&av, "modules/load-demand"));
     char *p = tu_path(f.mods, "kernel/c/mod_c.ko.xz");
-    assert_file_bytes(&av, "modules/mod_c.ko.xz", p);
+    assert_file_bytes(&av, "modules/6.1.0-test/kernel/c/mod_c.ko.xz", p);
     free(p);
     p = tu_path(f.mods, "kernel/b/mod-b.ko");
-    assert_file_bytes(&av, "modules/mod-b.ko", p);
+    assert_file_bytes(&av, "modules/6.1.0-test/kernel/b/mod-b.ko", p);
     free(p);
-    assert_entry(&av, "modules/mod_a.ko", AE_IFREG, 0644);
-    assert_entry(&av, "modules/mod_d.ko", AE_IFREG, 0644);
+    assert_entry(&av, "modules/6.1.0-test/kernel/a/mod_a.ko", AE_IFREG, 0644);
+    assert_entry(&av, "modules/6.1.0-test/kernel/d/mod_d.ko", AE_IFREG, 0644);
+    /* The index depmod made over exactly the shipped modules (the stand-in lists what was
+     * staged), with the kernel's order cut down to them and the built-in list. */
+    assert_entry(&av, "modules/6.1.0-test/modules.dep.bin", AE_IFREG, 0644);
+    assert_string_equal(view_find(&av, "modules/6.1.0-test/modules.dep.bin")->data,
+                        "kernel/a/mod_a.ko\nkernel/b/mod-b.ko\nkernel/c/mod_c.ko.xz\n"
+                        "kernel/d/mod_d.ko\n");
+    assert_string_equal(view_find(&av, "modules/6.1.0-test/modules.order")->data,
+                        "kernel/d/mod_d.ko\nkernel/a/mod_a.ko\nkernel/c/mod_c.ko\n"
+                        "kernel/b/mod-b.ko\n");
+    assert_string_equal(view_find(&av, "modules/6.1.0-test/modules.alias.bin")->data,
+                        view_find(&av, "modules/6.1.0-test/modules.order")->data);
+    assert_string_equal(view_find(&av, "modules/6.1.0-test/modules.builtin")->data,
+                        "kernel/x/builtin_mod.ko\nkernel/x/other.ko\n");
+    assert_entry(&av, "modules/6.1.0-test/modules.softdep", AE_IFREG, 0644);
+    assert_null(view_find(&av, "modules/6.1.0-test/modules.symbols"));
     size_t kos = 0;
     for (size_t i = 0; i < av.n; i++)
         if (strncmp(av.v[i].name, "modules/", 8) == 0 && strstr(av.v[i].name, ".ko"))
@@ -470,7 +536,8 @@ static void expect_failure(const char *extra, const char *modules_dir_override, 
                                 .modules_dir = modules_dir_override ? NULL : f.mods,
                                 .init = f.init,
                                 .rootfs = f.rootfs,
-                                .out = f.out};
+                                .out = f.out,
+                                .depmod = f.depmod};
     struct baseinitrd_result res;
     struct evm_err err = {0};
     int r = baseinitrd_build(&o, &res, &err);
@@ -496,7 +563,173 @@ static void test_errors(void **state)
     expect_failure("frobnicate /x\n", NULL, EINVAL, "unknown directive 'frobnicate'");
     expect_failure("bin /sbin/hello hello.txt\n", NULL, ENOEXEC, "not an ELF");
     expect_failure("file /etc/missing missing.txt 0644\n", NULL, ENOENT, "missing.txt");
-    expect_failure("module mod_a extra\n", NULL, EINVAL, "module NAME");
+    expect_failure("module mod_a extra\n", NULL, EINVAL, "module option 'extra'");
+    expect_failure("module no_such_mod later\n", NULL, ENOENT, "no_such_mod");
+}
+
+/* module NAME later/demand/optional: three load lists, eager modules first whatever the
+ * list's order (a dependency an eager and a later module share is loaded eagerly), an absent
+ * optional module skipped. */
+static void test_load_classes(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, "module mod_h later\n"
+                     "module mod_e later\n"
+                     "module no_such_mod later optional\n"
+                     "module mod_f demand\n"
+                     "module builtin_mod demand optional\n"
+                     "module mod_i\n");
+    struct baseinitrd_result res;
+    struct evm_err err = {0};
+    if (build(&f, NULL, COMPRESS_NONE, &res, &err) < 0)
+        fail_msg("build: %s", err.msg);
+    assert_int_equal(res.modules, 10);
+    assert_int_equal(res.later, 2);  /* mod_h, mod_e */
+    assert_int_equal(res.demand, 2); /* mod_g, mod_f */
+    assert_int_equal(res.absent, 1);
+    assert_int_equal(res.builtin, 2);
+    struct archive_view av;
+    view_read(f.out, &av);
+    const char *eager = view_find(&av, "modules/load-order")->data;
+    assert_non_null(strstr(eager, "6.1.0-test/kernel/e/mod_j.ko:\n"
+                                  "6.1.0-test/kernel/e/mod_i.ko: 6.1.0-test/kernel/e/mod_j.ko\n"));
+    assert_string_equal(view_find(&av, "modules/load-later")->data,
+                        "6.1.0-test/kernel/e/mod_h.ko: 6.1.0-test/kernel/e/mod_j.ko\n"
+                        "6.1.0-test/kernel/e/mod_e.ko: 6.1.0-test/kernel/c/mod_c.ko.xz\n");
+    assert_string_equal(view_find(&av, "modules/load-demand")->data,
+                        "6.1.0-test/kernel/e/mod_g.ko:\n"
+                        "6.1.0-test/kernel/e/mod_f.ko: 6.1.0-test/kernel/e/mod_g.ko\n");
+    assert_non_null(strstr(view_find(&av, "modules/6.1.0-test/modules.dep.bin")->data,
+                           "kernel/e/mod_f.ko\nkernel/e/mod_g.ko\n"));
+    view_free(&av);
+    fixture_free(&f);
+}
+
+/* depmod failing, missing, or writing no index: an error, nothing written. */
+static void test_depmod_errors(void **state)
+{
+    (void)state;
+    const char *scripts[][2] = {
+        {"#!/bin/sh\necho 'depmod: ERROR: something broke' >&2\nexit 1\n",
+         "exited with status 1: depmod: ERROR: something broke"},
+        {"#!/bin/sh\ncd \"$2/lib/modules/$5\" && : > modules.dep.bin\n",
+         "depmod wrote no modules.alias.bin"},
+    };
+    for (size_t i = 0; i <= 2; i++) {
+        struct fixture f;
+        fixture_init(&f, NULL);
+        if (i < 2)
+            write_rel(f.dir, "fake-depmod", scripts[i][0]);
+        else
+            assert_int_equal(unlink(f.depmod), 0);
+        struct baseinitrd_result res;
+        struct evm_err err = {0};
+        int r = build(&f, NULL, COMPRESS_NONE, &res, &err);
+        const char *want = i < 2 ? scripts[i][1] : "fake-depmod";
+        if (r >= 0 || !strstr(err.msg, want))
+            fail_msg("case %zu: got %d '%s', expected '%s'", i, r, err.msg, want);
+        assert_int_equal(access(f.out, F_OK), -1);
+        /* No staging tree is left behind in TMPDIR. */
+        fixture_free(&f);
+    }
+}
+
+/* The real thing: Debian's depmod over two modules made by cc (ELF objects with a .modinfo
+ * section, as depmod reads them), then Debian's modprobe resolving the aliases against the
+ * index the initrd ships — what the guest's modprobe and the kernel's autoloading see. */
+static const char MOD_A_C[] =
+    "static const char a1[] __attribute__((section(\".modinfo\"), used)) = \"alias=fs-testfs\";\n"
+    "static const char a2[] __attribute__((section(\".modinfo\"), used)) = \"license=GPL\";\n"
+    "int mod_a_fn(void) { return 1; }\n";
+static const char MOD_B_C[] =
+    "static const char b1[] __attribute__((section(\".modinfo\"), used)) = "
+    "\"alias=net-pf-99\";\n"
+    "static const char b2[] __attribute__((section(\".modinfo\"), used)) = \"license=GPL\";\n"
+    "int mod_b_fn(void) { return 2; }\n";
+
+static int run_cmd(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    return pclose(p);
+}
+
+static void test_real_depmod(void **state)
+{
+    (void)state;
+    if (system("command -v cc >/dev/null && command -v modprobe >/dev/null && "
+               "(command -v depmod || test -x /usr/sbin/depmod || test -x /sbin/depmod) "
+               ">/dev/null") != 0) {
+        skip(); /* kmod and a C compiler: scripts/setup.sh installs both */
+        return;
+    }
+    char *dir = tu_tmpdir();
+    char *mods = tu_path(dir, "lib/modules/9.9.9-evm");
+    mkdirs(dir, "lib/modules/9.9.9-evm/kernel/x");
+    write_rel(dir, "a.c", MOD_A_C);
+    write_rel(dir, "b.c", MOD_B_C);
+    char cmd[8192], out[4096];
+    snprintf(cmd, sizeof(cmd),
+             "cc -c -o %s/kernel/x/mod_a.ko %s/a.c && cc -c -o %s/kernel/x/mod-b.ko %s/b.c", mods,
+             dir, mods, dir);
+    assert_int_equal(system(cmd), 0);
+    write_rel(mods, "modules.dep", "kernel/x/mod_a.ko:\nkernel/x/mod-b.ko: kernel/x/mod_a.ko\n");
+    write_rel(mods, "modules.builtin", "kernel/y/unix.ko\n");
+    write_rel(dir, "t.list", "module mod_b later\nmodule unix\n");
+    char *list = tu_path(dir, "t.list"), *img = tu_path(dir, "base.img");
+    struct baseinitrd_opts o = {
+        .list = list, .modules_dir = mods, .out = img, .compress = COMPRESS_NONE};
+    struct baseinitrd_result res;
+    struct evm_err err = {0};
+    if (baseinitrd_build(&o, &res, &err) < 0)
+        fail_msg("build: %s", err.msg);
+    assert_true(res.index >= 4);
+
+    /* The shipped tree, as the guest mounts it at /lib/modules/9.9.9-evm. */
+    struct archive_view av;
+    view_read(img, &av);
+    char *root = tu_path(dir, "root");
+    assert_int_equal(mkdir(root, 0755), 0);
+    for (size_t i = 0; i < av.n; i++) {
+        const char *pre = "modules/9.9.9-evm/";
+        if (strncmp(av.v[i].name, pre, strlen(pre)) != 0 || av.v[i].type != AE_IFREG)
+            continue;
+        char rel[512];
+        snprintf(rel, sizeof(rel), "lib/modules/9.9.9-evm/%s", av.v[i].name + strlen(pre));
+        char *slash = strrchr(rel, '/');
+        *slash = '\0';
+        mkdirs(root, rel);
+        *slash = '/';
+        char *p = tu_path(root, rel);
+        tu_write(p, av.v[i].data, av.v[i].len);
+        free(p);
+    }
+    view_free(&av);
+    const char *cases[][2] = {
+        {"net-pf-99", "kernel/x/mod-b.ko"}, /* an alias, as request_module asks */
+        {"mod_b", "kernel/x/mod-b.ko"},     /* '_' finds mod-b.ko */
+        {"fs-testfs", "kernel/x/mod_a.ko"},
+        {"unix", "builtin unix"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(cmd, sizeof(cmd), "modprobe -d %s -S 9.9.9-evm --show-depends %s 2>&1", root,
+                 cases[i][0]);
+        int rc = run_cmd(cmd, out, sizeof(out));
+        if (rc != 0 || !strstr(out, cases[i][1]))
+            fail_msg("%s: exit %d, output '%s', expected '%s'", cmd, rc, out, cases[i][1]);
+    }
+    snprintf(cmd, sizeof(cmd), "modprobe -d %s -S 9.9.9-evm --show-depends net-pf-98 2>&1", root);
+    assert_int_not_equal(run_cmd(cmd, out, sizeof(out)), 0);
+    free(root);
+    free(list);
+    free(img);
+    free(mods);
+    tu_rmrf(dir);
+    free(dir);
 }
 
 static void test_cli(void **state)
@@ -504,6 +737,16 @@ static void test_cli(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, NULL);
+    /* The command line has no depmod option: the stand-in is found first in PATH. */
+    mkdirs(f.dir, "bin");
+    write_rel(f.dir, "bin/depmod", FAKE_DEPMOD);
+    char *bin = tu_path(f.dir, "bin"), *dm = tu_path(bin, "depmod");
+    assert_int_equal(chmod(dm, 0755), 0);
+    const char *old_path = getenv("PATH");
+    char *saved = strdup(old_path ? old_path : "/usr/bin:/bin");
+    char newpath[8192];
+    snprintf(newpath, sizeof(newpath), "%s:%s", bin, saved);
+    assert_int_equal(tu_setenv("PATH", newpath), 0);
     char *help[] = {"base", "--help", NULL};
     assert_int_equal(cmd_initrd_base(2, help), EXIT_OK);
     char *no_out[] = {"base", "--list", f.list, NULL};
@@ -520,18 +763,28 @@ static void test_cli(void **state)
     view_read(f.out, &av);
     assert_string_equal(av.filters, "gzip");
     assert_non_null(view_find(&av, "modules/load-order"));
+    assert_non_null(view_find(&av, "modules/6.1.0-test/modules.dep.bin"));
     view_free(&av);
+    assert_int_equal(tu_setenv("PATH", saved), 0);
+    free(saved);
+    free(bin);
+    free(dm);
     fixture_free(&f);
 }
 
 int main(void)
 {
+    // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_modules_rootfs),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_bin_library_closure),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_load_classes),
+        cmocka_unit_test(test_depmod_errors),
+        cmocka_unit_test(test_real_depmod),
         cmocka_unit_test(test_cli),
     };
+    // clang-format on
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,8 +38,11 @@ static int record(void *ctx, const struct baselist_directive *d, const char *whe
         return evm_errf(err, EEXIST, "%s: stopped", where);
     const char *w = strrchr(where, '/'); /* the list's name, without the temp dir */
     size_t n = strlen(s->text);
-    snprintf(s->text + n, sizeof(s->text) - n, "%s %s %s %04o %s\n", w ? w + 1 : where,
-             kind_name(d->kind), d->dest ? d->dest : "-", d->mode, d->arg ? d->arg : "-");
+    static const char *const when[] = {"", " later", " demand"};
+    snprintf(s->text + n, sizeof(s->text) - n, "%s %s %s %04o %s%s%s\n", w ? w + 1 : where,
+             kind_name(d->kind), d->dest ? d->dest : "-", d->mode, d->arg ? d->arg : "-",
+             d->kind == BASELIST_MODULE ? when[d->when] : "",
+             d->kind == BASELIST_MODULE && d->optional ? " optional" : "");
     return 0;
 }
 
@@ -69,7 +72,11 @@ static void test_directives(void **state)
                        "module hyperv-keyboard\n"
                        "file /etc/hello hello.txt 600\n"
                        "bin /sbin/mkfs.ext4 /sbin/mkfs.ext4\n"
-                       "rootfs /assets/rootfs.tar.gz"; /* no final newline */
+                       "rootfs /assets/rootfs.tar.gz\n"
+                       "module veth later\n"
+                       "module tun demand\n"
+                       "module nft_reject_inet later optional\n"
+                       "module af_packet optional"; /* no final newline */
     if (parse(dir, text, &s, &err) < 0)
         fail_msg("%s", err.msg);
     char *hello = tu_path(dir, "hello.txt");
@@ -82,7 +89,11 @@ static void test_directives(void **state)
              "t.list:8 module - 0000 hyperv-keyboard\n"
              "t.list:9 file etc/hello 0600 %s\n"
              "t.list:10 bin sbin/mkfs.ext4 0000 /sbin/mkfs.ext4\n"
-             "t.list:11 rootfs assets/rootfs.tar.gz 0000 -\n",
+             "t.list:11 rootfs assets/rootfs.tar.gz 0000 -\n"
+             "t.list:12 module - 0000 veth later\n"
+             "t.list:13 module - 0000 tun demand\n"
+             "t.list:14 module - 0000 nft_reject_inet later optional\n"
+             "t.list:15 module - 0000 af_packet optional\n",
              hello);
     assert_string_equal(s.text, want);
     free(hello);
@@ -115,7 +126,12 @@ static void test_errors_name_file_and_line(void **state)
     expect_error(dir, "init", EINVAL, "expected 'init PATH'");
     expect_error(dir, "rootfs /a /b", EINVAL, "expected 'rootfs PATH'");
     expect_error(dir, "link /x", EINVAL, "expected 'link PATH TARGET'");
-    expect_error(dir, "module a b", EINVAL, "expected 'module NAME'");
+    expect_error(dir, "module", EINVAL, "expected 'module NAME [later|demand] [optional]'");
+    expect_error(dir, "module a b", EINVAL, "module option 'b'");
+    expect_error(dir, "module a later demand", EINVAL, "module option 'demand'");
+    expect_error(dir, "module a optional optional", EINVAL, "module option 'optional'");
+    expect_error(dir, "module a later optional x", EINVAL,
+                 "expected 'module NAME [later|demand] [optional]'");
     expect_error(dir, "file /x y", EINVAL, "expected 'file PATH SOURCE MODE'");
     expect_error(dir, "bin /x", EINVAL, "expected 'bin PATH SOURCE'");
     expect_error(dir, "file /a b c d e f", EINVAL, "too many fields");

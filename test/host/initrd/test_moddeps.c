@@ -117,14 +117,15 @@ static void test_dependencies_first_each_once(void **state)
     expect_add(&f, "mod_d", false);
     expect_add(&f, "mod-c", false); /* already in: nothing new */
     expect_add(&f, "mod_b", false); /* '_' finds mod-b.ko; already in */
-    assert_string_equal(f.emitted, "mod_c=mod_c.ko.xz@/kernel/c/mod_c.ko.xz;"
-                                   "mod_b=mod-b.ko@/kernel/b/mod-b.ko;"
-                                   "mod_a=mod_a.ko@/kernel/a/mod_a.ko;"
-                                   "mod_d=mod_d.ko@/kernel/d/mod_d.ko;");
-    assert_string_equal(load_order(&f), "mod_c.ko.xz:\n"
-                                        "mod-b.ko: mod_c.ko.xz\n"
-                                        "mod_a.ko: mod-b.ko mod_c.ko.xz\n"
-                                        "mod_d.ko:\n");
+    assert_string_equal(f.emitted, "mod_c=kernel/c/mod_c.ko.xz@/kernel/c/mod_c.ko.xz;"
+                                   "mod_b=kernel/b/mod-b.ko@/kernel/b/mod-b.ko;"
+                                   "mod_a=kernel/a/mod_a.ko@/kernel/a/mod_a.ko;"
+                                   "mod_d=kernel/d/mod_d.ko@/kernel/d/mod_d.ko;");
+    assert_string_equal(load_order(&f),
+                        "kernel/c/mod_c.ko.xz:\n"
+                        "kernel/b/mod-b.ko: kernel/c/mod_c.ko.xz\n"
+                        "kernel/a/mod_a.ko: kernel/b/mod-b.ko kernel/c/mod_c.ko.xz\n"
+                        "kernel/d/mod_d.ko:\n");
     fx_free(&f);
 }
 
@@ -135,7 +136,8 @@ static void test_last_first(void **state)
     fx_init(&f, DEP, "");
     expect_add(&f, "x", false);
     /* modules.dep lists y then z; they are visited last-first, as modprobe loads them. */
-    assert_string_equal(load_order(&f), "z.ko:\ny.ko:\nx.ko: y.ko z.ko\n");
+    assert_string_equal(load_order(&f), "kernel/z/z.ko:\nkernel/y/y.ko:\n"
+                                        "kernel/x/x.ko: kernel/y/y.ko kernel/z/z.ko\n");
     fx_free(&f);
 }
 
@@ -173,7 +175,7 @@ static void test_errors(void **state)
     fx_init(&f, DEP, "");
     f.fail_on_emit = 2;
     expect_add_error(&f, "mod_a", EEXIST, "test.list:7: refusing mod_b");
-    assert_string_equal(load_order(&f), "mod_c.ko.xz:\n");
+    assert_string_equal(load_order(&f), "kernel/c/mod_c.ko.xz:\n");
     fx_free(&f);
 }
 
@@ -198,6 +200,34 @@ static void test_modules_dep_errors(void **state)
     assert_int_equal(moddeps_load(&f.db, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "run depmod first?"));
     assert_non_null(strstr(err.msg, "modules.dep"));
+    fx_free(&f);
+}
+
+/* Load lists per class: paths under a prefix (the kernel version), a new list after each
+ * take, modules emitted for an earlier list never repeated; lookups by name. */
+static void test_prefix_take_lookup(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fx_init(&f, DEP, "kernel/bi/builtin-mod.ko\n");
+    moddeps_set_prefix(&f.db, "6.1.0-test/");
+    expect_add(&f, "mod_b", false);
+    size_t len;
+    char *first = moddeps_take_load_order(&f.db, &len);
+    assert_string_equal(first, "6.1.0-test/kernel/c/mod_c.ko.xz:\n"
+                               "6.1.0-test/kernel/b/mod-b.ko: 6.1.0-test/kernel/c/mod_c.ko.xz\n");
+    assert_int_equal(len, strlen(first));
+    free(first);
+    assert_null(moddeps_take_load_order(&f.db, &len));
+    assert_int_equal(len, 0);
+    expect_add(&f, "mod_a", false); /* mod-b and mod_c came with the first list */
+    char *second = moddeps_take_load_order(&f.db, &len);
+    assert_string_equal(second, "6.1.0-test/kernel/a/mod_a.ko: 6.1.0-test/kernel/b/mod-b.ko "
+                                "6.1.0-test/kernel/c/mod_c.ko.xz\n");
+    free(second);
+    assert_int_equal(moddeps_lookup(&f.db, "mod-a"), MODDEPS_MODULE);
+    assert_int_equal(moddeps_lookup(&f.db, "builtin_mod"), MODDEPS_BUILTIN);
+    assert_int_equal(moddeps_lookup(&f.db, "no_such"), MODDEPS_UNKNOWN);
     fx_free(&f);
 }
 
@@ -227,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_builtin),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_modules_dep_errors),
+        cmocka_unit_test(test_prefix_take_lookup),
         cmocka_unit_test(test_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /* test_qemu_argv_posix.c — the QEMU command line built from a vm_spec (no I/O): the
  * accelerator, the root disk as virtio-blk with QEMU's ",," escaping, one loopback forward
- * per guest port, the duplex console on stdio, QMP, and the setpriv prefix that ties QEMU's
- * life to the agent's. */
+ * per guest port, the virtio-net and virtio-rng devices, the duplex console on stdio, QMP,
+ * and the setpriv prefix that ties QEMU's life to the agent's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +68,10 @@ static void test_tcg_without_setpriv(void **state)
     assert_non_null(strstr(drive, "file=/d/root,,disk.img,format=raw,if=virtio,"));
     assert_string_equal(after(&a, "-netdev", 0), "user,id=n0,hostfwd=tcp:127.0.0.1:41000-:9000,"
                                                  "hostfwd=tcp:127.0.0.1:41001-:9001");
+    /* the network and a hardware RNG (the guest loads virtio_rng after the launch) */
+    assert_string_equal(after(&a, "-device", 0), "virtio-net-pci,netdev=n0");
+    assert_string_equal(after(&a, "-device", 1), "virtio-rng-pci");
+    assert_null(after(&a, "-device", 2));
     assert_string_equal(after(&a, "-chardev", 0), "stdio,id=con,signal=off");
     assert_string_equal(after(&a, "-serial", 0), "chardev:con");
     assert_string_equal(after(&a, "-chardev", 1),
@@ -99,6 +103,7 @@ static void test_kvm_with_setpriv(void **state)
     assert_string_equal(after(&a, "-cpu", 0), "host");
     assert_null(after(&a, "-drive", 0));
     assert_string_equal(after(&a, "-netdev", 0), "user,id=n0");
+    assert_string_equal(after(&a, "-device", 1), "virtio-rng-pci");
     qemu_argv_free(&a);
 }
 
