@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# test-kernel.sh — fetch and prepare the test kernel: Debian's current amd64 kernel.
+# test-kernel.sh [FLAVOUR] — fetch and prepare a test kernel: Debian's current kernel of
+# FLAVOUR, `amd64` (the default: the kernel every test boots) or `cloud-amd64` (the
+# second e2e kernel: the workload probe runs on both, proving the module lists against two
+# kernel configurations; its built-ins differ).
 #
-# The package is resolved through linux-image-amd64's dependency (never a hard-coded
+# The package is resolved through linux-image-FLAVOUR's dependency (never a hard-coded
 # name), downloaded with `apt-get download`, unpacked with `dpkg-deb -x`, given a
 # modules.dep by `depmod -b` (the package ships none), and the uncompressed vmlinux ELF is
 # extracted from the bzImage: under TCG, decompressing an xz bzImage is most of the boot
@@ -14,13 +17,15 @@
 # with the matching tool, and checked: an ELF header, `file` saying ELF 64-bit, and the
 # size equal to the little-endian length the kernel build appends after the payload.
 #
-# Cache: $BUILD/kernel/<package version>/ (BUILD defaults to build/) with a stamp; a run
+# Cache: $BUILD/kernel/<package version>/ (BUILD defaults to build/) for amd64,
+# $BUILD/kernel-FLAVOUR/<package version>/ for another flavour, each with a stamp; a run
 # whose package version matches the stamp does nothing but rewrite the env file. Other
 # versions' directories are removed once the new one is complete. Concurrent runs wait
 # for each other (flock). When the package cannot be resolved (no network) and a complete
 # cached kernel exists, it is used with a warning.
 #
-# Output: $BUILD/kernel/current.env, also printed, for other scripts to `source`:
+# Output: current.env in the flavour's cache ($BUILD/kernel/current.env for amd64), also
+# printed, for other scripts to `source`:
 #   KERNEL_PACKAGE KERNEL_PKG_VERSION KERNEL_VERSION (uname -r) VMLINUX BZIMAGE
 #   MODULES_DIR (the lib/modules/<version> tree) KERNEL_TREE (the unpacked package)
 set -euo pipefail
@@ -28,7 +33,13 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$top/$build ;; esac
-kdir=$build/kernel
+flavour=${1:-amd64}
+case $flavour in
+  amd64) kdir=$build/kernel ;;
+  cloud-amd64) kdir=$build/kernel-$flavour ;;
+  *) echo "test-kernel: unknown flavour '$flavour' (amd64 or cloud-amd64)" >&2; exit 1 ;;
+esac
+meta=linux-image-$flavour
 mkdir -p "$kdir"
 kdir=$(cd "$kdir" && pwd)
 # Bump when the layout or extraction below changes, so old caches are redone.
@@ -78,7 +89,7 @@ if ! have_lists; then
 fi
 
 resolve() {
-  apt-cache depends linux-image-amd64 2>/dev/null |
+  apt-cache depends "$meta" 2>/dev/null |
     awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
 pkg=$(resolve || true)
@@ -90,12 +101,12 @@ if [ -z "$pkg" ] || [ -z "$ver" ]; then
   # Offline: fall back to the newest complete cache, if any.
   for d in $(find "$kdir" -mindepth 1 -maxdepth 1 -type d | sort -V -r); do
     if [ -f "$d/.stamp" ] && stamp_ok "$d" "$(cat "$d/package")" "$(cat "$d/package-version")"; then
-      log "warning: cannot resolve linux-image-amd64; using cached $(cat "$d/package") $(cat "$d/package-version")"
+      log "warning: cannot resolve $meta; using cached $(cat "$d/package") $(cat "$d/package-version")"
       write_env "$d"
       exit 0
     fi
   done
-  die "cannot resolve linux-image-amd64's kernel package (apt lists missing or no network?)"
+  die "cannot resolve $meta's kernel package (apt lists missing or no network?)"
 fi
 
 safe_ver=${ver//:/_}

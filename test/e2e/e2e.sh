@@ -12,11 +12,18 @@
 #  10 a stop request for another boot id is ignored and logged; the right one stops the VM
 #  11 a 2 GiB disk without swap_mb: the guest caps the default 4 GiB swapfile and boots
 #     (issue 9 finding 11); the second boot keeps the swapfile as it is
+#  12 the workload probe (issue 11) on Debian's default kernel, 13 the same on
+#     linux-image-cloud-amd64: a blank disk, the workload rootfs (real iproute2, nftables,
+#     iptables-nft, kmod, runc; scripts/test/workload-rootfs.sh) and the stand-in in probe
+#     mode, whose checks (getrandom, modprobe, bridge, veth into a netns, ping, nft
+#     masquerade, kernel module autoloading, iptables-nft DNAT, overlay, cgroup limits, a runc
+#     container) must all pass; a failure names the first failed check. Own data dir
+#     ($work/data-workload).
 # Every VM the agent stops is stopped by the console stop request (design §4), never by the
 # backend's fallback (ctrl-alt-delete, quit): stopped_on_console checks it.
 # Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/test/e2e-assets.sh's outputs)
 # E2E_ONLY="1 11" runs only the scenarios with those numbers (default: all). Scenario 2 reuses
-# the disk scenario 1 leaves, and 3-10 the data dir: run them after 1.
+# the disk scenario 1 leaves, and 3-10 the data dir: run them after 1. 12 and 13 stand alone.
 # Every scenario is bounded; no QEMU is left behind (checked at the end).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -335,6 +342,61 @@ TOML
   return $ok
 }
 
+# workload_probe NAME KERNEL BASE_INITRD: boots the workload variant on a blank disk with
+# the stand-in in probe mode; every probe check passes, else fails naming the first failed
+# one (the guest's PROBE lines are printed). The agent runs in service mode and is stopped
+# (SIGTERM) once the probe's summary is on the console and the daemon listens: the probe
+# runs before the stand-in listens, and the agent's readiness test of QEMU's forwards (a
+# connection held open 300 ms) can pass early while a busy guest is still probing, so
+# --once could stop the VM in the middle of it.
+workload_probe() {
+  local name=$1 kernel=$2 base=$3
+  if [ -z "$kernel" ] || [ -z "$base" ]; then
+    say "    no workload assets in assets.env (scripts/test/e2e-assets.sh ran with E2E_WORKLOAD=0?)"
+    return 1
+  fi
+  # write_config and stopped_on_console use $data: this scenario's own data dir.
+  local data=$work/data-workload
+  rm -rf "$data" && mkdir -p "$data/vm/linux"
+  ln -s "$kernel" "$data/vm/linux/kernel"
+  ln -s "$base" "$data/vm/linux/base-initrd.img"
+  cp "$STANDIN" "$data/vm/linux/ephemerd-linux"
+  write_config false "[standin]
+probe = true"
+  local c=$log/$name.console o=$log/$name.out con=$data/vm/linux/console.log ok=0 rc=0 pid
+  : > "$con"
+  "$vmhost" run --data-dir "$data" > "$o" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 $((timeout_s * 5))); do
+    grep -q 'STANDIN ready' "$con" && grep -q 'vm ready in' "$o" && break
+    grep -q 'EPHEMERD_FATAL' "$con" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; say "    agent did not stop within 60 s"; ok=1; fi
+  wait "$pid" || rc=$?
+  cp "$con" "$c"
+  local first summary
+  # (not anchored: a kernel message may share a console line)
+  summary=$(grep -o -m 1 'PROBE summary:.*' "$c")
+  first=$(grep -o -m 1 'PROBE FAIL .*' "$c" | sed 's/^PROBE FAIL //')
+  check "the probe ran to its summary" test -n "$summary" || ok=1
+  check "first failed probe check: ${first:-none}" test -z "$first" || ok=1
+  check "probe summary has no failure ($summary)" grep -q 'PROBE summary: .* 0 failed' "$c" || ok=1
+  check "the daemon listened after the probe" has "STANDIN ready" "$c" || ok=1
+  check "SIGTERM: agent exit 0 (got $rc)" test "$rc" -eq 0 || ok=1
+  check "the daemon was stopped in order" has "STANDIN exiting on SIGTERM" "$c" || ok=1
+  stopped_on_console "$o" "$c" || ok=1
+  if [ "$ok" -ne 0 ]; then grep -h 'PROBE ' "$c" | sed 's/^/        guest: /'; fi
+  say "    ${summary:-no PROBE summary}; daemon started at guest $(grep -o -m 1 'STANDIN boottime_ms=[0-9]*' "$c" | sed 's/.*=//') ms"
+  return $ok
+}
+
+s12_workload_default() { workload_probe s12 "${VMLINUX:-}" "${BASE_INITRD_WORKLOAD:-}"; }
+s13_workload_cloud() { workload_probe s13 "${CLOUD_VMLINUX:-}" "${BASE_INITRD_WORKLOAD_CLOUD:-}"; }
+
 say "e2e: kernel $KERNEL_VERSION"
 scenario "1 first boot on a blank disk" s1_first_boot
 selected 1 && grep -ho 'VM started ([^)]*)' "$log/s1.out" 2>/dev/null | head -n 1 | sed 's/^/e2e: /'
@@ -348,6 +410,8 @@ scenario "8 restart with backoff, then give up" s8_restart_backoff
 scenario "9 service mode: ready, status, lock, SIGTERM" s9_service_stop
 scenario "10 a stop request for another boot is ignored" s10_foreign_stop_ignored
 scenario "11 a 2 GiB disk: swap capped, boots" s11_small_disk
+scenario "12 workload probe, default kernel ($KERNEL_VERSION)" s12_workload_default
+scenario "13 workload probe, cloud kernel (${CLOUD_KERNEL_VERSION:-none})" s13_workload_cloud
 
 if pgrep -f "qemu-system-x86_64.*$data" >/dev/null; then
   say "  FAIL  stray QEMU left behind"; pkill -9 -f "qemu-system-x86_64.*$data"; failed=$((failed + 1))

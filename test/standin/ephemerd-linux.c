@@ -17,6 +17,7 @@
  *   STANDIN config mode=<octal, 4 digits> / uid=<n> / gid=<n> / size=<n>  (one line each)
  *   STANDIN config sha256=<64 hex>             (regular files only; nettle)
  *   STANDIN standin exit_after_ms=<n> exit_code=<k>   (when the config sets them)
+ *   PROBE ...                                  (probe mode, below; before listening)
  *   STANDIN listening addr=<a> port=<p>        (containerd port, then port+1)
  *   STANDIN ready
  *   STANDIN connection port=<p>                (first 16 per port)
@@ -34,8 +35,24 @@
  *     exit_code = 3
  * makes it exit with code 3 200 ms after it is listening. exit_code alone means exit right
  * after listening; exit_after_ms alone means exit 0. Parsing is a tiny line scanner for
- * just these two integer keys (section headers, `key = value`, trailing `# comments`):
- * acceptable for a test program, nothing else in the file is interpreted.
+ * just these keys (section headers, `key = value`, trailing `# comments`): acceptable for
+ * a test program, nothing else in the file is interpreted.
+ *
+ * Probe mode (`probe = true` in [standin]; the e2e workload scenario): before listening,
+ * the stand-in checks what a real daemon needs of the VM and reports each check on the
+ * console as one line, "PROBE ok <name>[: <detail>]" or "PROBE FAIL <name>: <why>":
+ *   getrandom   32 bytes from getrandom(2) (blocking, as Go's crypto/rand asks) within
+ *               5 s, in a child killed at the deadline; names the hwrng in use
+ *   then the checks of /usr/lib/ephemerd-probe/probe.sh (test/workload/probe.sh, in the
+ *   workload rootfs), run with stdout and stderr on a pipe: its "PROBE ok/FAIL" lines are
+ *   forwarded as they are and counted, any other line as "PROBE output <line>"; it first
+ *   announces "PROBE plan <n>" (forwarded as "PROBE plan: <n> checks in <script>"), and a
+ *   script that reports fewer checks, is missing or is still running after 180 s is a
+ *   failed check "probe-script" ("PROBE script done in <ms> ms" otherwise)
+ * and ends with "PROBE summary: <n> checks, <k> ok, <m> failed[; first failed: <name>]".
+ * The probe's result does not change what follows: the daemon listens and stops as usual.
+ * SIGTERM/SIGINT during the script kills it (its process group), fails "probe-script",
+ * prints the summary and exits 0 ("STANDIN exiting on SIGTERM"), as it would listening.
  *
  * Options understood (`--opt value` or `--opt=value`): serve (subcommand), --config,
  * --data-dir, --containerd-tcp-port (default 10000), --containerd-tcp-addr (default
@@ -57,10 +74,12 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nettle/sha2.h>
@@ -68,6 +87,12 @@
 #define DEFAULT_PORT 10000
 #define SCAN_MAX (1024 * 1024) /* bytes of the config the line scanner looks at */
 #define LOG_CONNECTIONS 16
+#define PROBE_SCRIPT "/usr/lib/ephemerd-probe/probe.sh"
+#define PROBE_HWRNG "/sys/devices/virtual/misc/hw_random/rng_current"
+#define PROBE_RANDOM_BYTES 32
+#define PROBE_RANDOM_DEADLINE_MS 5000
+#define PROBE_SCRIPT_DEADLINE_MS 180000
+#define PROBE_LINE_MAX 2048
 
 extern char **environ;
 
@@ -87,6 +112,17 @@ struct behaviour {
     long after_ms;
     bool have_code;
     int code;
+    bool probe;
+};
+
+/* What the probe has reported so far. */
+struct probe_tally {
+    unsigned ok;
+    unsigned failed;
+    long planned;      /* the script's announced number of checks; -1 before it */
+    unsigned reported; /* checks the script reported */
+    char first_failed[64];
+    int stopped_by; /* the stop signal that cut the probe short, else 0 */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -195,7 +231,7 @@ static char *trim(char *s)
     return s;
 }
 
-/* The tiny line scanner: [standin] exit_after_ms / exit_code, integers only. */
+/* The tiny line scanner: [standin] exit_after_ms / exit_code (integers), probe (boolean). */
 static void scan_behaviour(char *text, struct behaviour *b)
 {
     bool in_standin = false;
@@ -228,6 +264,11 @@ static void scan_behaviour(char *text, struct behaviour *b)
             } else {
                 say("config bad exit_after_ms=%s", val);
             }
+        } else if (strcmp(key, "probe") == 0) {
+            if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0)
+                b->probe = strcmp(val, "true") == 0;
+            else
+                say("config bad probe=%s", val);
         } else if (strcmp(key, "exit_code") == 0) {
             if (parse_long(val, 0, 255, &v) == 0) {
                 b->have_code = true;
@@ -301,6 +342,294 @@ static void report_config(const char *path, struct behaviour *b)
     text[kept] = '\0';
     scan_behaviour(text, b);
     free(text);
+}
+
+static void probe_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void probe_say(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("PROBE ", stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Counts one check; name is the first name_len bytes of name. */
+static void probe_count(struct probe_tally *t, bool ok, const char *name, size_t name_len)
+{
+    if (ok) {
+        t->ok++;
+        return;
+    }
+    if (t->failed++ == 0) {
+        if (name_len >= sizeof t->first_failed)
+            name_len = sizeof t->first_failed - 1;
+        memcpy(t->first_failed, name, name_len);
+        t->first_failed[name_len] = '\0';
+    }
+}
+
+static void probe_fail(struct probe_tally *t, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void probe_fail(struct probe_tally *t, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    printf("PROBE FAIL %s: ", name);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+    probe_count(t, false, name, strlen(name));
+}
+
+/* The hardware RNG the kernel feeds its pool from, for the getrandom report. */
+static void probe_hwrng(char *out, size_t size)
+{
+    snprintf(out, size, "no hw_random device");
+    FILE *f = fopen(PROBE_HWRNG, "re");
+    if (f == NULL)
+        return;
+    if (fgets(out, (int)size, f) != NULL)
+        out[strcspn(out, "\n")] = '\0';
+    fclose(f);
+}
+
+/* The child of the getrandom check: a blocking getrandom(2), the bytes on fd; exit status 0,
+ * or the errno. */
+static void probe_getrandom_child(int fd)
+{
+    uint8_t buf[PROBE_RANDOM_BYTES];
+    size_t got = 0;
+    while (got < sizeof buf) {
+        ssize_t n = getrandom(buf + got, sizeof buf - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            _exit(errno & 0xff);
+        got += (size_t)n;
+    }
+    _exit(write(fd, buf, sizeof buf) == (ssize_t)sizeof buf ? 0 : EIO);
+}
+
+/* Waits up to deadline_ms (from t0) for fd to be readable, or for a stop signal on sfd (the
+ * signalfd; -1: none): 1 readable, 2 a stop signal is pending, 0 timed out, <0 -errno. */
+static int wait_readable(int fd, int sfd, const struct timespec *t0, long deadline_ms)
+{
+    for (;;) {
+        long left = deadline_ms - ms_since(t0);
+        if (left < 0)
+            left = 0;
+        struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        int r = poll(pf, 2, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (pf[1].revents & POLLIN)
+            return 2;
+        return r > 0 ? 1 : 0;
+    }
+}
+
+static void probe_getrandom(struct probe_tally *t)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        probe_fail(t, "getrandom", "pipe: %s", strerror(errno));
+        return;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid < 0) {
+        probe_fail(t, "getrandom", "fork: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    if (pid == 0)
+        probe_getrandom_child(p[1]);
+    close(p[1]);
+    uint8_t buf[PROBE_RANDOM_BYTES];
+    ssize_t n = -1;
+    int r = wait_readable(p[0], -1, &t0, PROBE_RANDOM_DEADLINE_MS); /* bounded: 5 s */
+    if (r > 0)
+        n = read(p[0], buf, sizeof buf);
+    long ms = ms_since(&t0);
+    if (n != (ssize_t)sizeof buf)
+        kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    close(p[0]);
+    char hwrng[128];
+    probe_hwrng(hwrng, sizeof hwrng);
+    if (n == (ssize_t)sizeof buf) {
+        probe_say("ok getrandom: %d bytes in %ld ms (hwrng: %s)", PROBE_RANDOM_BYTES, ms, hwrng);
+        probe_count(t, true, "getrandom", 9);
+    } else if (r == 0) {
+        probe_fail(t, "getrandom",
+                   "no %d bytes within %d ms: getrandom blocks, the kernel's random pool is not "
+                   "initialized (hwrng: %s)",
+                   PROBE_RANDOM_BYTES, PROBE_RANDOM_DEADLINE_MS, hwrng);
+    } else {
+        probe_fail(t, "getrandom", "the reading child failed (exit status %d: %s)",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                   WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "killed");
+    }
+}
+
+/* One line of the script's output: forwarded, and counted when it reports a check. */
+static void probe_line(struct probe_tally *t, const char *line)
+{
+    long planned;
+    if (strncmp(line, "PROBE plan ", 11) == 0 && parse_long(line + 11, 0, 1000, &planned) == 0) {
+        t->planned = planned;
+        probe_say("plan: %ld checks in %s", planned, PROBE_SCRIPT);
+        return;
+    }
+    bool ok = strncmp(line, "PROBE ok ", 9) == 0;
+    bool failed = strncmp(line, "PROBE FAIL ", 11) == 0;
+    if (!ok && !failed) {
+        probe_say("output %s", line);
+        return;
+    }
+    const char *name = line + (ok ? 9 : 11);
+    fputs(line, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    t->reported++;
+    probe_count(t, ok, name, strcspn(name, ": "));
+}
+
+/* The script's child side: stdout and stderr on the pipe, signals as a fresh process. */
+static void probe_script_child(int fd)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    if (setpgid(0, 0) != 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0 ||
+        sigprocmask(SIG_SETMASK, &none, NULL) != 0 || signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+        _exit(126);
+    execl(PROBE_SCRIPT, PROBE_SCRIPT, (char *)NULL);
+    dprintf(STDOUT_FILENO, "exec %s: %s\n", PROBE_SCRIPT, strerror(errno));
+    _exit(127);
+}
+
+/* Reads the script's lines until it closes its output, the deadline (-ETIMEDOUT) or a stop
+ * signal on sfd (-EINTR; t->stopped_by says which). */
+static int probe_read_lines(struct probe_tally *t, int fd, int sfd, const struct timespec *t0)
+{
+    char buf[PROBE_LINE_MAX + 1];
+    size_t have = 0;
+    for (;;) {
+        int w = wait_readable(fd, sfd, t0, PROBE_SCRIPT_DEADLINE_MS);
+        if (w == 0)
+            return -ETIMEDOUT;
+        if (w == 2) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                t->stopped_by = (int)si.ssi_signo;
+                return -EINTR;
+            }
+        }
+        ssize_t n = read(fd, buf + have, PROBE_LINE_MAX - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        char *start = buf, *nl;
+        while ((nl = memchr(start, '\n', have - (size_t)(start - buf))) != NULL) {
+            *nl = '\0';
+            probe_line(t, start);
+            start = nl + 1;
+        }
+        have -= (size_t)(start - buf);
+        memmove(buf, start, have);
+        if (have == PROBE_LINE_MAX) { /* an overlong line: cut */
+            buf[have] = '\0';
+            probe_line(t, buf);
+            have = 0;
+        }
+    }
+    if (have > 0) {
+        buf[have] = '\0';
+        probe_line(t, buf);
+    }
+    return 0;
+}
+
+static void probe_script(struct probe_tally *t, int sfd)
+{
+    if (access(PROBE_SCRIPT, X_OK) != 0) {
+        probe_fail(t, "probe-script", "%s: %s (not the workload rootfs?)", PROBE_SCRIPT,
+                   strerror(errno));
+        return;
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        probe_fail(t, "probe-script", "pipe: %s", strerror(errno));
+        return;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid < 0) {
+        probe_fail(t, "probe-script", "fork: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    if (pid == 0)
+        probe_script_child(p[1]);
+    close(p[1]);
+    int rc = probe_read_lines(t, p[0], sfd, &t0);
+    close(p[0]);
+    if (rc < 0)
+        kill(-pid, SIGKILL); /* the script's process group: it and what it started */
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    long ms = ms_since(&t0);
+    if (rc == -ETIMEDOUT)
+        probe_fail(t, "probe-script", "still running after %d ms: killed after %u checks",
+                   PROBE_SCRIPT_DEADLINE_MS, t->reported);
+    else if (rc == -EINTR)
+        probe_fail(t, "probe-script", "stopped by %s after %u checks: killed",
+                   t->stopped_by == SIGTERM ? "SIGTERM" : "SIGINT", t->reported);
+    else if (t->planned < 0 || t->reported < (unsigned long)t->planned)
+        probe_fail(t, "probe-script", "reported %u of %ld checks, then exited (status %d)",
+                   t->reported, t->planned, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    else
+        probe_say("script done in %ld ms (exit status %d)", ms,
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Probe mode: the checks, then the summary line. A stop signal (on sfd, the signalfd) ends
+ * the probe early: returns that signal, else 0. */
+static int run_probe(int sfd)
+{
+    struct probe_tally t = {.planned = -1};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    probe_getrandom(&t);
+    probe_script(&t, sfd);
+    if (t.failed == 0)
+        probe_say("summary: %u checks, %u ok, 0 failed (%ld ms)", t.ok, t.ok, ms_since(&t0));
+    else
+        probe_say("summary: %u checks, %u ok, %u failed; first failed: %s (%ld ms)",
+                  t.ok + t.failed, t.ok, t.failed, t.first_failed, ms_since(&t0));
+    return t.stopped_by;
 }
 
 static int listen_on(const char *addr, int port, int *out)
@@ -438,6 +767,14 @@ int main(int argc, char **argv)
         report_config(o.config, &b);
     if (b.have_after || b.have_code)
         say("standin exit_after_ms=%ld exit_code=%d", b.after_ms, b.have_code ? b.code : 0);
+    if (b.probe) {
+        say("standin probe=1");
+        int sig = run_probe(sfd);
+        if (sig != 0) {
+            say("exiting on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            return 0;
+        }
+    }
 
     int lfd[2] = {-1, -1};
     int ports[2] = {o.port, o.port + 1};
