@@ -449,13 +449,10 @@ int afplat_sweep_one(const char *path, uint64_t *size, const char **why)
 
 int afplat_path_kind(const char *path)
 {
-    int e = 0;
-    wchar_t *w = win_wide(path, &e);
-    if (!w)
-        return -e;
-    DWORD attrs = GetFileAttributesW(w);
-    DWORD code = attrs == INVALID_FILE_ATTRIBUTES ? GetLastError() : 0;
-    free(w);
+    DWORD attrs, code;
+    int r = win_path_attributes(path, &attrs, &code);
+    if (r < 0)
+        return r;
     if (attrs == INVALID_FILE_ATTRIBUTES)
         return code == ERROR_FILE_NOT_FOUND || code == ERROR_PATH_NOT_FOUND ? 0 : -win_errno(code);
     return (attrs & FILE_ATTRIBUTE_DIRECTORY) ? 2 : 1;

@@ -210,29 +210,37 @@ int mkdir_p(const char *path, struct evm_err *err)
     return evm_errf(err, ENOTDIR, "%s: not a directory", path);
 }
 
-int path_exists(const char *path)
+/* The attributes a directory listing shows for path (left as they are when it shows none). */
+static int listed_attributes(const char *path, DWORD *attrs)
 {
     int e = 0;
     wchar_t *w = win_wide(path, &e);
     if (!w)
         return -e;
+    WIN32_FIND_DATAW fd;
+    HANDLE h = FindFirstFileExW(w, FindExInfoBasic, &fd, FindExSearchNameMatch, NULL, 0);
+    free(w);
+    if (h != INVALID_HANDLE_VALUE) {
+        FindClose(h);
+        *attrs = fd.dwFileAttributes;
+    }
+    return 0;
+}
+
+int path_exists(const char *path)
+{
     /* GetFileAttributesW does not follow a final symlink (reparse point). Some entries
      * have no attributes to report (under wine: a dangling symlink, a FIFO, a device node);
      * a directory listing still shows them, so ask for that before saying "missing". */
-    DWORD attrs = GetFileAttributesW(w);
-    DWORD code = attrs == INVALID_FILE_ATTRIBUTES ? GetLastError() : 0;
-    if (attrs == INVALID_FILE_ATTRIBUTES && !wcspbrk(w, L"*?")) {
-        WIN32_FIND_DATAW fd;
-        HANDLE h = FindFirstFileExW(w, FindExInfoBasic, &fd, FindExSearchNameMatch, NULL, 0);
-        if (h != INVALID_HANDLE_VALUE) {
-            FindClose(h);
-            attrs = fd.dwFileAttributes;
-        }
-    }
-    free(w);
+    DWORD attrs, code;
+    int r = win_path_attributes(path, &attrs, &code);
+    if (r == 0 && attrs == INVALID_FILE_ATTRIBUTES && !strpbrk(path, "*?"))
+        r = listed_attributes(path, &attrs);
+    if (r < 0)
+        return r;
     if (attrs != INVALID_FILE_ATTRIBUTES)
         return 1;
-    int r = win_errno(code);
+    r = win_errno(code);
     return r == ENOENT ? 0 : -r;
 }
 

@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "strutil.h"
 
 #define LOG_MSG_MAX 2048 /* a message is cut to this many bytes (NUL included) */
 
@@ -83,30 +86,6 @@ const char *log_level_name(enum log_level level)
 
 /* ---- JSON strings ---------------------------------------------------------------------- */
 
-/* The length of the valid UTF-8 sequence at p (strict: no overlongs, surrogates or code points
- * above U+10FFFF), or 0. p is NUL-terminated: a NUL is never a continuation byte. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned c = p[0], cp, min;
-    size_t n;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* How the character at p is written inside a JSON string: *piece (n bytes), consuming *adv
  * input bytes. esc is scratch room for an escape. */
 static const char *json_piece(const unsigned char *p, char esc[8], size_t *n, size_t *adv)
@@ -130,7 +109,7 @@ static const char *json_piece(const unsigned char *p, char esc[8], size_t *n, si
         *n = 1;
         return (const char *)p;
     }
-    size_t u = utf8_seq(p);
+    size_t u = str_utf8_seq((const char *)p, SIZE_MAX); /* s is NUL-terminated */
     if (u == 0) {
         *n = 6;
         return "\\ufffd";

@@ -1,5 +1,6 @@
 /* winutil.h — small Windows helpers shared by the *_win.c platform files: UTF-8 paths to
- * wide strings, Win32 error codes to errno values and messages. Windows only. */
+ * wide strings, file attributes of a UTF-8 path, Win32 error codes to errno values and
+ * messages. Windows only. */
 #ifndef EVM_WINUTIL_H
 #define EVM_WINUTIL_H
 
@@ -9,6 +10,11 @@
 /* A malloc'd wide copy of a UTF-8 string; NULL with *e = EINVAL (not valid UTF-8) or
  * ENOMEM. */
 wchar_t *win_wide(const char *utf8, int *e);
+
+/* GetFileAttributesW of a UTF-8 path (a final symlink is not followed): 0 with *attrs set,
+ * and *code the Win32 error when *attrs is INVALID_FILE_ATTRIBUTES (else 0); or a negative
+ * errno (win_wide's) when path cannot be converted. */
+int win_path_attributes(const char *path, unsigned long *attrs, unsigned long *code);
 
 /* The errno value closest to a Win32 error code (EIO when there is none). */
 int win_errno(unsigned long code);

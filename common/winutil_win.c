@@ -1,4 +1,5 @@
-/* winutil_win.c — UTF-8 to wide conversion and Win32 error mapping (winutil.h). */
+/* winutil_win.c — UTF-8 to wide conversion, path attributes and Win32 error mapping
+ * (winutil.h). */
 #include "winutil.h"
 
 #include <windows.h>
@@ -26,6 +27,18 @@ wchar_t *win_wide(const char *utf8, int *e)
         return NULL;
     }
     return w;
+}
+
+int win_path_attributes(const char *path, unsigned long *attrs, unsigned long *code)
+{
+    int e = 0;
+    wchar_t *w = win_wide(path, &e);
+    if (!w)
+        return -e;
+    *attrs = GetFileAttributesW(w);
+    *code = *attrs == INVALID_FILE_ATTRIBUTES ? GetLastError() : 0;
+    free(w);
+    return 0;
 }
 
 int win_errno(unsigned long code)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli/commands.h"
+
 int cli_uint(const char *flag, const char *s, unsigned max, unsigned *out)
 {
     char *end;
@@ -22,4 +24,14 @@ int cli_compress(const char *s, enum compress *out)
         return 0;
     fprintf(stderr, "ephemerd-vmhost: --compress %s: expected zstd, gzip or none\n", s);
     return -1;
+}
+
+int cli_help_or_usage(int opt, void (*usage)(FILE *f))
+{
+    if (opt == 'h') {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    usage(stderr);
+    return EXIT_USAGE;
 }

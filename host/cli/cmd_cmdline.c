@@ -8,6 +8,7 @@
 #include "config/bootparams.h"
 #include "cmdline.h"
 #include "bootid.h"
+#include "cli/cliargs.h"
 #include "cli/commands.h"
 #include "config/hostcfg.h"
 #include "log.h"
@@ -68,12 +69,8 @@ int cmd_cmdline(int argc, char **argv)
             }
             extras[nextras++] = optarg;
             break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
+        default: /* 'h' (--help) too */
+            return cli_help_or_usage(c, usage);
         }
     }
     if (!data_dir || optind < argc) {

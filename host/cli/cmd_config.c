@@ -95,12 +95,8 @@ static int parse_show_args(int argc, char **argv, struct show_args *a)
             a->verbose = true;
             log_set_cli_level(LOG_DEBUG);
             break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
+        default: /* 'h' (--help) too */
+            return cli_help_or_usage(c, usage);
         }
     }
     if (optind < argc || !a->data_dir == !a->config) {

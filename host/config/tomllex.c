@@ -67,40 +67,12 @@ void tl_word(char *out, size_t size, const char *p, const char *end)
 
 /* ---- bytes --------------------------------------------------------------------------- */
 
-/* Validates one UTF-8 sequence at p (strict: no overlongs, surrogates or > U+10FFFF).
- * Returns its length, or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned cp, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, cp = c & 0x1f, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 size_t tl_char_len(const char *p, const char *end)
 {
     unsigned char c = (unsigned char)*p;
     if (c < 0x80)
         return (c == '\t' || (c >= 0x20 && c != 0x7f)) ? 1 : 0;
-    return utf8_seq((const unsigned char *)p, (const unsigned char *)end);
+    return str_utf8_seq(p, (size_t)(end - p));
 }
 
 int tl_check_byte(struct tl_lex *lx, const char *p)
@@ -117,7 +89,7 @@ int tl_check_byte(struct tl_lex *lx, const char *p)
     if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
         return tl_fail(lx, EINVAL, "control character 0x%02x at column %zu: not allowed in TOML", c,
                        col);
-    if (c >= 0x80 && utf8_seq((const unsigned char *)p, (const unsigned char *)lx->cur.end) == 0)
+    if (c >= 0x80 && str_utf8_seq(p, (size_t)(lx->cur.end - p)) == 0)
         return tl_fail(lx, EINVAL, "invalid UTF-8 (byte 0x%02x) at column %zu", c, col);
     return 0;
 }

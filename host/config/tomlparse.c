@@ -393,14 +393,24 @@ static int fail_never_closed(struct tparser *p)
     return -EINVAL;
 }
 
-static int step_array(struct tparser *p)
+/* Skips to the next token inside an open array or inline table: *c is its first byte. */
+static int compound_next(struct tparser *p, char *c)
 {
     int r = tl_skip_wcn(&p->lx);
     if (r < 0)
         return fail_lex(p, r);
     if (tl_at_end(&p->lx))
         return fail_never_closed(p);
-    char c = tl_peek(&p->lx);
+    *c = tl_peek(&p->lx);
+    return 0;
+}
+
+static int step_array(struct tparser *p)
+{
+    char c;
+    int r = compound_next(p, &c);
+    if (r < 0)
+        return r;
     if (c == ']')
         return close_compound(p, TOML_ARRAY);
     if (top(p)->state == FS_VALUE) {
@@ -417,12 +427,10 @@ static int step_array(struct tparser *p)
 
 static int step_table(struct tparser *p)
 {
-    int r = tl_skip_wcn(&p->lx);
+    char c;
+    int r = compound_next(p, &c);
     if (r < 0)
-        return fail_lex(p, r);
-    if (tl_at_end(&p->lx))
-        return fail_never_closed(p);
-    char c = tl_peek(&p->lx);
+        return r;
     if (c == '}')
         return close_compound(p, TOML_TABLE);
     if (top(p)->state == FS_KEY) {

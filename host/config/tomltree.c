@@ -423,6 +423,18 @@ static int set_value(struct ttree *t, const struct tt_ctx *ctx, uint32_t path, e
     return *node == TT_NONE ? fail_nomem(f) : 0;
 }
 
+/* setValue for a table at path in ctx; *out is the context inside it. out may be ctx. */
+static int set_table(struct ttree *t, const struct tt_ctx *ctx, uint32_t path, int line,
+                     struct tt_ctx *out, struct tt_fail *f)
+{
+    uint32_t node;
+    enum set_result res;
+    int r = set_value(t, ctx, path, TK_TABLE, line, &node, &res, f);
+    if (r == 0)
+        *out = ctx_of(t, path, node);
+    return r;
+}
+
 /* ---- the operations ------------------------------------------------------------------ */
 
 struct tt_ctx tt_root(const struct ttree *t)
@@ -481,15 +493,10 @@ int tt_header(struct ttree *t, const uint32_t *paths, size_t n, bool aot, int li
     }
     uint32_t last = paths[n - 1];
     int r;
-    if (aot) {
+    if (aot)
         r = add_element(t, &ctx, last, line, out, f);
-    } else {
-        uint32_t node;
-        enum set_result res;
-        r = set_value(t, &ctx, last, TK_TABLE, line, &node, &res, f);
-        if (r == 0)
-            *out = ctx_of(t, last, node);
-    }
+    else
+        r = set_table(t, &ctx, last, line, out, f);
     if (r == 0)
         t->pn[last].flags &= (uint8_t)~PF_ARRAY; /* setType: a table or array of tables */
     return r;
@@ -498,12 +505,7 @@ int tt_header(struct ttree *t, const uint32_t *paths, size_t n, bool aot, int li
 int tt_dotted(struct ttree *t, struct tt_ctx *ctx, uint32_t path, int line, struct tt_fail *f)
 {
     t->pn[path].flags |= PF_IMPLICIT;
-    uint32_t node;
-    enum set_result res;
-    int r = set_value(t, ctx, path, TK_TABLE, line, &node, &res, f);
-    if (r == 0)
-        *ctx = ctx_of(t, path, node);
-    return r;
+    return set_table(t, ctx, path, line, ctx, f);
 }
 
 int tt_inline_open(struct ttree *t, const struct tt_ctx *ctx, uint32_t path, bool in_array,
@@ -512,12 +514,7 @@ int tt_inline_open(struct ttree *t, const struct tt_ctx *ctx, uint32_t path, boo
     t->pn[path].flags |= PF_IMPLICIT;
     if (in_array)
         return add_element(t, ctx, path, line, out, f);
-    uint32_t node;
-    enum set_result res;
-    int r = set_value(t, ctx, path, TK_TABLE, line, &node, &res, f);
-    if (r == 0)
-        *out = ctx_of(t, path, node);
-    return r;
+    return set_table(t, ctx, path, line, out, f);
 }
 
 int tt_inline_close(struct ttree *t, const struct tt_ctx *ctx, uint32_t path, int line,

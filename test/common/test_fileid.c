@@ -21,17 +21,6 @@
 #include "fileutil.h"
 #include "testutil.h"
 
-static struct file_id id_of(const char *path)
-{
-    int fd;
-    struct evm_err err = {0};
-    assert_int_equal(open_regular_file(path, &fd, NULL, &err), 0);
-    struct file_id id;
-    assert_int_equal(file_id_of_fd(fd, &id, &err), 0);
-    close(fd);
-    return id;
-}
-
 static void nap_ms(unsigned ms)
 {
     while (ms > 0) {
@@ -47,7 +36,7 @@ static void test_same_file_same_id(void **state)
     char *dir = tu_tmpdir(), *a = tu_path(dir, "a"), *b = tu_path(dir, "b");
     tu_write(a, "hello", 5);
     tu_write(b, "hello", 5);
-    struct file_id a1 = id_of(a), a2 = id_of(a), b1 = id_of(b);
+    struct file_id a1 = tu_file_id(a), a2 = tu_file_id(a), b1 = tu_file_id(b);
     assert_true(file_id_equal(&a1, &a2));
     assert_true(file_id_same_file(&a1, &a2));
     assert_int_equal(a1.size, 5);
@@ -66,7 +55,7 @@ static void test_times_on_wall_clock_scale(void **state)
     char *dir = tu_tmpdir(), *a = tu_path(dir, "a");
     int64_t before = file_time_now_ns();
     tu_write(a, "x", 1);
-    struct file_id id = id_of(a);
+    struct file_id id = tu_file_id(a);
     int64_t after = file_time_now_ns();
     int64_t slack = 2000000000LL; /* coarse file-system clocks */
     assert_true(id.mtime_ns >= before - slack && id.mtime_ns <= after + slack);
@@ -83,15 +72,15 @@ static void test_writes_change_state(void **state)
     (void)state;
     char *dir = tu_tmpdir(), *a = tu_path(dir, "a");
     tu_write(a, "abcdef", 6);
-    struct file_id v1 = id_of(a);
+    struct file_id v1 = tu_file_id(a);
     nap_ms(30);
     tu_write(a, "abcdeF", 6); /* same size */
-    struct file_id v2 = id_of(a);
+    struct file_id v2 = tu_file_id(a);
     assert_true(file_id_same_file(&v1, &v2));
     assert_false(file_id_equal(&v1, &v2));
     assert_true(v2.mtime_ns > v1.mtime_ns);
     tu_write(a, "abc", 3); /* truncated */
-    struct file_id v3 = id_of(a);
+    struct file_id v3 = tu_file_id(a);
     assert_true(file_id_same_file(&v1, &v3));
     assert_int_equal(v3.size, 3);
     assert_false(file_id_equal(&v2, &v3));
@@ -108,10 +97,10 @@ static void test_touch_changes_identity(void **state)
     (void)state;
     char *dir = tu_tmpdir(), *a = tu_path(dir, "a");
     tu_write(a, "abcdef", 6);
-    struct file_id v1 = id_of(a);
+    struct file_id v1 = tu_file_id(a);
     struct utimbuf ut = {.actime = 1000000000, .modtime = 1000000000};
     assert_int_equal(utime(a, &ut), 0);
-    struct file_id v2 = id_of(a);
+    struct file_id v2 = tu_file_id(a);
     assert_true(file_id_same_file(&v1, &v2));
     assert_false(file_id_equal(&v1, &v2));
     assert_true(v2.mtime_ns == 1000000000LL * 1000000000LL);
@@ -126,12 +115,12 @@ static void test_rename_keeps_file(void **state)
     (void)state;
     char *dir = tu_tmpdir(), *a = tu_path(dir, "a"), *b = tu_path(dir, "b");
     tu_write(a, "abc", 3);
-    struct file_id v1 = id_of(a);
+    struct file_id v1 = tu_file_id(a);
     assert_int_equal(rename(a, b), 0);
-    struct file_id v2 = id_of(b);
+    struct file_id v2 = tu_file_id(b);
     assert_true(file_id_same_file(&v1, &v2));
     tu_write(a, "abc", 3);
-    struct file_id v3 = id_of(a);
+    struct file_id v3 = tu_file_id(a);
     assert_false(file_id_same_file(&v1, &v3));
     tu_rmrf(dir);
     free(dir);

@@ -18,17 +18,6 @@
 #include "fileutil.h"
 #include "testutil.h"
 
-static struct file_id id_of(const char *path)
-{
-    int fd;
-    struct evm_err err = {0};
-    assert_int_equal(open_regular_file(path, &fd, NULL, &err), 0);
-    struct file_id id;
-    assert_int_equal(file_id_of_fd(fd, &id, &err), 0);
-    close(fd);
-    return id;
-}
-
 static void test_fields_are_fstat(void **state)
 {
     (void)state;
@@ -36,7 +25,7 @@ static void test_fields_are_fstat(void **state)
     tu_write(a, "abcdef", 6);
     struct stat st;
     assert_int_equal(stat(a, &st), 0);
-    struct file_id id = id_of(a);
+    struct file_id id = tu_file_id(a);
     assert_int_equal(id.dev, (uint64_t)st.st_dev);
     assert_int_equal(id.ino, (uint64_t)st.st_ino);
     assert_int_equal(id.ino_hi, 0);
@@ -54,14 +43,14 @@ static void test_restored_mtime_still_differs(void **state)
     (void)state;
     char *dir = tu_tmpdir(), *a = tu_path(dir, "a");
     tu_write(a, "abcdef", 6);
-    struct file_id v1 = id_of(a);
+    struct file_id v1 = tu_file_id(a);
     usleep(20000);
     tu_write(a, "abcdeF", 6);
     struct timespec ts[2] = {
         {.tv_sec = 0, .tv_nsec = UTIME_OMIT},
         {.tv_sec = v1.mtime_ns / 1000000000, .tv_nsec = v1.mtime_ns % 1000000000}};
     assert_int_equal(utimensat(AT_FDCWD, a, ts, 0), 0);
-    struct file_id v2 = id_of(a);
+    struct file_id v2 = tu_file_id(a);
     assert_true(v2.mtime_ns == v1.mtime_ns);
     assert_int_equal(v2.size, v1.size);
     assert_true(v2.ctime_ns != v1.ctime_ns);
@@ -76,15 +65,15 @@ static void test_metadata_change_moves_ctime(void **state)
     (void)state;
     char *dir = tu_tmpdir(), *a = tu_path(dir, "a"), *b = tu_path(dir, "b");
     tu_write(a, "abc", 3);
-    struct file_id v1 = id_of(a);
+    struct file_id v1 = tu_file_id(a);
     usleep(20000);
     assert_int_equal(chmod(a, 0640), 0);
-    struct file_id v2 = id_of(a);
+    struct file_id v2 = tu_file_id(a);
     assert_true(v2.ctime_ns > v1.ctime_ns);
     assert_false(file_id_equal(&v1, &v2));
     usleep(20000);
     assert_int_equal(link(a, b), 0);
-    struct file_id v3 = id_of(b);
+    struct file_id v3 = tu_file_id(b);
     assert_true(file_id_same_file(&v1, &v3));
     assert_true(v3.ctime_ns > v2.ctime_ns);
     tu_rmrf(dir);

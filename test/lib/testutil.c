@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <archive.h>
 #include <archive_entry.h>
+
+#include "fileutil.h"
 
 char *tu_path(const char *dir, const char *name)
 {
@@ -99,4 +102,15 @@ void tu_write_base_initrd(const char *path, size_t payload)
     assert_int_equal(archive_write_close(a), ARCHIVE_OK);
     archive_write_free(a);
     archive_entry_free(e);
+}
+
+struct file_id tu_file_id(const char *path)
+{
+    int fd;
+    struct evm_err err = {0};
+    assert_int_equal(open_regular_file(path, &fd, NULL, &err), 0);
+    struct file_id id;
+    assert_int_equal(file_id_of_fd(fd, &id, &err), 0);
+    close(fd);
+    return id;
 }

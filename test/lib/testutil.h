@@ -1,11 +1,14 @@
 /* testutil.h — small helpers shared by the unit tests: temporary directories, whole-file
- * read/write, deterministic pseudo-random data. Platform parts in testutil_posix.c and
- * testutil_win.c. Helpers abort the test (via cmocka's fail_msg) on any error. */
+ * read/write, file identities, deterministic pseudo-random data. Platform parts in
+ * testutil_posix.c and testutil_win.c. Helpers abort the test (via cmocka's fail_msg) on
+ * any error. */
 #ifndef EVM_TESTUTIL_H
 #define EVM_TESTUTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "fileid.h"
 
 /* A fresh, empty directory under the system temp dir; free() the result. */
 char *tu_tmpdir(void);
@@ -21,6 +24,8 @@ int tu_setenv(const char *name, const char *value);
 /* Writes a small valid base initrd: an uncompressed newc cpio holding "etc/" and
  * "etc/blob" with payload bytes of deterministic data. */
 void tu_write_base_initrd(const char *path, size_t payload);
+/* The identity (fileid.h) of the regular file at path, opened with open_regular_file. */
+struct file_id tu_file_id(const char *path);
 /* Deterministic bytes for a seed (xorshift). */
 void tu_fill(void *buf, size_t len, uint32_t seed);
 

@@ -188,17 +188,6 @@ static struct bootinitrd_result build_ok(struct tc *t, const struct bopts *b)
     return res;
 }
 
-static struct file_id id_of(const char *path)
-{
-    int fd;
-    struct evm_err err = {0};
-    assert_int_equal(open_regular_file(path, &fd, NULL, &err), 0);
-    struct file_id id;
-    assert_int_equal(file_id_of_fd(fd, &id, &err), 0);
-    close(fd);
-    return id;
-}
-
 static bool exists(const char *path)
 {
     return path_exists(path) == 1;
@@ -244,7 +233,7 @@ static void test_in_place_when_inputs_unchanged(void **state)
         struct bootinitrd_result r1 = build_ok(t, &b);
         assert_false(r1.in_place); /* another compression than the previous build */
         assert_true(exists(t->record));
-        struct file_id before = id_of(t->out);
+        struct file_id before = tu_file_id(t->out);
 
         b.id = ID_B;
         b.cfg = t->cfg2;
@@ -252,7 +241,7 @@ static void test_in_place_when_inputs_unchanged(void **state)
         assert_true(r2.in_place);
         assert_true(r2.cache_hit);
         assert_true(r2.config_embedded);
-        struct file_id after = id_of(t->out);
+        struct file_id after = tu_file_id(t->out);
         assert_true(file_id_same_file(&before, &after));
         assert_int_equal(r2.boot_member.offset, r1.boot_member.offset);
         assert_true(exists(t->record));
@@ -297,12 +286,12 @@ static void test_full_on_request(void **state)
     struct tc *t = set(state, 10);
     struct bopts b = {.id = ID_A, .cfg = t->cfg1};
     build_ok(t, &b);
-    struct file_id before = id_of(t->out);
+    struct file_id before = tu_file_id(t->out);
     b.full = true;
     b.id = ID_B;
     struct bootinitrd_result r = build_ok(t, &b);
     assert_false(r.in_place);
-    struct file_id after = id_of(t->out);
+    struct file_id after = tu_file_id(t->out);
     assert_false(file_id_same_file(&before, &after)); /* a new file */
     assert_equals_full_build(t, b, &r);
     b.full = false;

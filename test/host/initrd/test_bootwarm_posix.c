@@ -117,17 +117,6 @@ static struct bootinitrd_result build_ok(struct tc *t, const char *boot_id)
     return res;
 }
 
-static struct file_id id_of(const char *path)
-{
-    int fd;
-    struct evm_err err = {0};
-    assert_int_equal(open_regular_file(path, &fd, NULL, &err), 0);
-    struct file_id id;
-    assert_int_equal(file_id_of_fd(fd, &id, &err), 0);
-    close(fd);
-    return id;
-}
-
 /* Rewrites the record so that it describes `as` (following links) as the output: what an
  * implementation that follows links or ignores owners would then accept. */
 static void reseal_record(const struct tc *t, const char *as)
@@ -139,7 +128,7 @@ static void reseal_record(const struct tc *t, const char *as)
     struct evm_err err = {0};
     assert_int_equal(bootrecord_parse(text, len, &rec, &err), 0);
     free(text);
-    rec.out = id_of(as);
+    rec.out = tu_file_id(as);
     char buf[BOOTRECORD_MAX_BYTES];
     assert_int_equal(bootrecord_format(&rec, buf, sizeof(buf), &len, &err), 0);
     assert_int_equal(remove(t->record), 0);
@@ -273,7 +262,7 @@ static void test_restored_mtime_detected(void **state)
     struct tc *t = &((struct world *)*state)->sets[6];
     build_ok(t, ID_A);
     assert_true(build_ok(t, ID_B).in_place);
-    struct file_id rec = id_of(t->out);
+    struct file_id rec = tu_file_id(t->out);
     usleep(20000);
     int fd = open(t->out, O_WRONLY);
     assert_true(fd >= 0);
@@ -283,7 +272,7 @@ static void test_restored_mtime_detected(void **state)
         {.tv_sec = rec.mtime_ns / 1000000000, .tv_nsec = rec.mtime_ns % 1000000000}};
     assert_int_equal(futimens(fd, ts), 0);
     close(fd);
-    struct file_id now = id_of(t->out);
+    struct file_id now = tu_file_id(t->out);
     assert_true(now.mtime_ns == rec.mtime_ns && now.size == rec.size);
     struct bootinitrd_result r = build_ok(t, ID_A);
     assert_false(r.in_place);
