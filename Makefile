@@ -188,7 +188,7 @@ WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 MUSL_STAMP  := $(MUSL_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
-        guest guest-size clean-guest kernel e2e e2e-assets bench-boot layer-check kill-loop config-diff fresh-check \
+        guest guest-size clean-guest kernel e2e e2e-assets workload-assets bench-boot layer-check kill-loop config-diff fresh-check \
         hcs-boot e2e-hcs
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -347,9 +347,14 @@ kernel:
 
 # Everything a real boot needs: kernel, guest init, stand-in daemon, rootfs, base initrd.
 e2e-assets: $(NATIVE_BIN) guest
+	BUILD=$(BUILD) E2E_WORKLOAD=0 scripts/test/e2e-assets.sh $(NATIVE_BIN) $(MUSL_INIT)
+
+# e2e-assets plus the workload probe's (e2e scenarios 12, 13): the workload rootfs with
+# Debian's tools, Debian's cloud kernel, and a base initrd for each kernel.
+workload-assets: e2e-assets
 	BUILD=$(BUILD) scripts/test/e2e-assets.sh $(NATIVE_BIN) $(MUSL_INIT)
 
-e2e: e2e-assets
+e2e: workload-assets
 	BUILD=$(BUILD) test/e2e/e2e.sh $(NATIVE_BIN)
 
 # 50 SIGKILLs at random points of `initrd build`, then one normal build: no temp file

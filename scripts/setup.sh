@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config cmake clang libclang-rt-14-dev dpkg-dev file xz-utils
   libarchive-dev libuv1-dev libcmocka-dev libcjson-dev nettle-dev libzstd-dev zlib1g-dev
-  zstd cpio m4
+  zstd lz4 cpio m4
   musl-tools linux-libc-dev dnsmasq-base iproute2 e2fsprogs util-linux kmod
   qemu-system-x86 qemu-utils busybox-static iputils-ping python3
   mingw-w64 wine wine64
