@@ -56,6 +56,11 @@ struct vm_spec {
     bool allow_tcg; /* QEMU: when hardware virtualisation is unusable, emulate (slow) */
 };
 
+/* What every backend checks of a spec before it starts anything (vmspec.c): the required
+ * paths, nports <= VM_MAX_PORTS, and cpus/memory_mb within the host config's limits.
+ * -EINVAL naming what is wrong. */
+int vm_spec_check(const struct vm_spec *spec, struct evm_err *err);
+
 /* How the host reaches guest port spec.guest_ports[i]. */
 enum vm_reach_kind {
     /* A forward on the host's loopback: connect to 127.0.0.1:host_ports[i] (QEMU user

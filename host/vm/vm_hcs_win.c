@@ -549,17 +549,6 @@ int vm_console_write(struct vm *vm, const char *data, size_t len, struct evm_err
 
 /* ---- start: the steps ------------------------------------------------------------------------ */
 
-static int check_spec(const struct vm_spec *spec, struct evm_err *err)
-{
-    if (!spec->kernel || !spec->initrd || !spec->cmdline || !spec->state_dir || !spec->console_log)
-        return evm_errf(err, EINVAL,
-                        "vm: kernel, initrd, cmdline, state_dir and console_log are required");
-    if (spec->nports > VM_MAX_PORTS)
-        return evm_errf(err, EINVAL, "vm: %u ports (at most %d): out of range", spec->nports,
-                        VM_MAX_PORTS);
-    return hostcfg_check_vm_size(spec->cpus, spec->memory_mb, err); /* the config's limits */
-}
-
 /* The struct and its handles; from here on, every failure ends in teardown(). */
 static int vm_new(uv_loop_t *loop, const struct vm_events *ev, struct vm **out, struct evm_err *err)
 {
@@ -744,7 +733,7 @@ int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events
     memset(info, 0, sizeof(*info));
     struct launch l = {0};
     struct vm *vm = NULL;
-    int r = check_spec(spec, err);
+    int r = vm_spec_check(spec, err);
     if (r == 0)
         r = mkdir_p(spec->state_dir, err);
     if (r == 0)
@@ -840,7 +829,7 @@ int vm_plan(const struct vm_spec *spec, char **json, struct evm_err *err)
     *json = NULL;
     struct launch l = {0};
     char note[600];
-    int r = check_spec(spec, err);
+    int r = vm_spec_check(spec, err);
     if (r == 0) {
         plan_schema(&l, note, sizeof(note));
         r = launch_paths(spec, PLAN_ID, &l, NULL, err);

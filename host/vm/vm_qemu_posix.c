@@ -551,17 +551,6 @@ static void release_ports(struct launch *l)
     }
 }
 
-static int check_spec(const struct vm_spec *spec, struct evm_err *err)
-{
-    if (!spec->kernel || !spec->initrd || !spec->cmdline || !spec->state_dir || !spec->console_log)
-        return evm_errf(err, EINVAL,
-                        "vm: kernel, initrd, cmdline, state_dir and console_log are required");
-    if (spec->nports > VM_MAX_PORTS)
-        return evm_errf(err, EINVAL, "vm: %u ports (at most %d): out of range", spec->nports,
-                        VM_MAX_PORTS);
-    return hostcfg_check_vm_size(spec->cpus, spec->memory_mb, err); /* the config's limits */
-}
-
 /* KVM when usable; else TCG if allowed. Finds qemu and setpriv on PATH. */
 static int find_tools(struct launch *l, const struct vm_spec *spec, struct evm_err *err)
 {
@@ -743,7 +732,7 @@ int vm_start(uv_loop_t *loop, const struct vm_spec *spec, const struct vm_events
     memset(info, 0, sizeof(*info));
     struct launch l = {.port_fds = {-1, -1, -1, -1}};
     struct vm *vm = NULL;
-    int r = check_spec(spec, err);
+    int r = vm_spec_check(spec, err);
     if (r == 0)
         r = find_tools(&l, spec, err);
     if (r == 0)
