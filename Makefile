@@ -24,6 +24,14 @@
 #   make hcs-fake    the simulated HCS DLLs (test only); make test-hcs-fake: their tests
 #   make hcs-boot    a real boot through test/hcs/hcsboot.py (the Linux side of the HCS tests)
 #   make e2e-hcs     the Windows agent under wine through the simulated HCS (test/e2e/e2e-hcs.sh)
+#   make test-service-wine  the Windows service under wine's SCM, simulated HCS
+#                    (test/e2e/service-wine.sh: install, start, reload, stop, uninstall)
+#   make release     dist/: the Windows zip and the Linux tarball of VERSION (make release
+#                    VERSION=x.y.z), SHA256SUMS; reproducible (scripts/release/release.sh)
+#   make release-check  two releases in two build dirs, compared byte for byte (slow)
+#   make release-test   the archives installed as a user would: the Linux one boots under
+#                    QEMU, the Windows one under wine through the simulated HCS
+#   make man         BUILD/man/*.8 from docs/man/ (make man-check: every --help flag in them)
 #   make setup       install the Debian packages (run by every target that needs them)
 #   make format      clang-format the tree
 #   make clean
@@ -57,6 +65,17 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wpointer-arith -Wundef
 CSTD     := -std=c11
 OPT      ?= -O2 -g
+# No build path in any object: debug info and __FILE__ name the checkout as ".", the build
+# dir as BUILD and the dependencies as DEPS, wherever they are (reproducible releases).
+REPRO    := -ffile-prefix-map=$(CURDIR)/= -ffile-prefix-map=$(abspath $(BUILD))=BUILD \
+            -ffile-prefix-map=$(DEPS_DIR)=DEPS
+
+# The version --version prints (both binaries, common/version.h): VERSION and the commit, in
+# a generated header rewritten only when they change.
+VERSION  ?= 0.1.0-dev
+GEN      := $(BUILD)/gen
+VERSION_H := $(GEN)/evm_version.h
+VERSION_USERS := host/cli/main.c guest/main.c test/common/test_version.c
 
 # inih is compiled from the pristine upstream ini.c with the same options on every target.
 # Lines up to the config size limit are accepted; the TOML layer handles comments.
@@ -74,7 +93,8 @@ layer_incs = $(strip \
   $(if $(filter common/% test/common/% test/fuzz/common/%,$1),-Icommon) \
   $(if $(filter host/% test/host/% test/fuzz/host/% bench/%,$1),-Icommon -Ihost -I$(DEPS_DIR)/inih) \
   $(if $(filter guest/% test/guest/% test/fuzz/guest/%,$1),-Icommon -Iguest) \
-  $(if $(filter test/%,$1),-Itest/lib $(if $(filter test/lib/%,$1),-Icommon)))
+  $(if $(filter test/%,$1),-Itest/lib $(if $(filter test/lib/%,$1),-Icommon)) \
+  $(if $(filter $(VERSION_USERS),$1),-I$(GEN)))
 
 # pkg-config's flags, computed once, when a recipe first needs them: by then the recipe's
 # prerequisites (setup) have installed the -dev packages. A plain := here would run
@@ -84,23 +104,30 @@ PKG_LIBS   = $(eval PKG_LIBS := $(call pkg,--libs))$(PKG_LIBS)
 pkg = $(if $(shell pkg-config --exists $(PKGS) && echo ok),$(shell pkg-config $1 $(PKGS)), \
         $(error pkg-config cannot find some of $(PKGS): run scripts/setup.sh))
 
-NATIVE_CFLAGS = $(CSTD) $(OPT) $(WARN) -D_GNU_SOURCE -pthread $(INIH_DEFS) $(PKG_CFLAGS)
+NATIVE_CFLAGS = $(CSTD) $(OPT) $(WARN) $(REPRO) -D_GNU_SOURCE -pthread $(INIH_DEFS) $(PKG_CFLAGS)
 NATIVE_LIBS   = $(PKG_LIBS) -pthread
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -g -O1
 
 WIN_PREFIX := $(DEPS_DIR)/x86_64-w64-mingw32
-WIN_CFLAGS := $(CSTD) $(OPT) $(WARN) $(INIH_DEFS) -I$(WIN_PREFIX)/include \
+WIN_CFLAGS := $(CSTD) $(OPT) $(WARN) $(REPRO) $(INIH_DEFS) -I$(WIN_PREFIX)/include \
               -DLIBARCHIVE_STATIC -DCJSON_HIDE_SYMBOLS -D_WIN32_WINNT=0x0A00 \
               -DWIN32_LEAN_AND_MEAN -D__USE_MINGW_ANSI_STDIO=1
 WIN_LIBS   := -static -L$(WIN_PREFIX)/lib -larchive -lzstd -lz -lnettle -luv -lcjson \
               -lbcrypt -lws2_32 -liphlpapi -luserenv -ldbghelp -lole32 -lshell32 -ladvapi32
 
 MUSL_PREFIX  := $(DEPS_DIR)/musl
-MUSL_CFLAGS  := $(CSTD) -Os -g $(WARN) -D_GNU_SOURCE -I$(MUSL_PREFIX)/include \
+MUSL_CFLAGS  := $(CSTD) -Os -g $(WARN) $(REPRO) -D_GNU_SOURCE -I$(MUSL_PREFIX)/include \
                 -isystem $(MUSL_PREFIX)/kinclude -ffunction-sections -fdata-sections
 MUSL_LDFLAGS := -static -Wl,--gc-sections
 MUSL_LIBS    := -L$(MUSL_PREFIX)/lib -larchive -lnettle -lz
+
+# The release's Linux host agent: static musl, libraries from scripts/deps/musl-host.sh.
+MUSLHOST_PREFIX := $(DEPS_DIR)/musl-host
+MUSLHOST_CFLAGS := $(CSTD) $(OPT) $(WARN) $(REPRO) -D_GNU_SOURCE -pthread $(INIH_DEFS) \
+                   -I$(MUSLHOST_PREFIX)/include -isystem $(MUSLHOST_PREFIX)/kinclude
+MUSLHOST_LIBS   := -static -L$(MUSLHOST_PREFIX)/lib -larchive -lzstd -lz -lnettle -luv -lcjson \
+                   -pthread
 
 # ---- sources ---------------------------------------------------------------------------
 # Platform code is chosen by file name: *_posix.c natively, *_win.c for Windows.
@@ -136,6 +163,7 @@ $(eval $(call variant_libs,native,posix))
 $(eval $(call variant_libs,asan,posix))
 $(eval $(call variant_libs,fuzz,posix))
 $(eval $(call variant_libs,win,win))
+$(eval $(call variant_libs,muslhost,posix))
 $(BUILD)/musl/libcommon.a: $(call obj,musl,$(call posix,$(COMMON_SRC)))
 $(BUILD)/musl/libguest.a: $(call obj,musl,$(GUEST_SRC))
 
@@ -154,6 +182,7 @@ ASAN_BIN    := $(BUILD)/asan/ephemerd-vmhost
 ASAN_INIT   := $(BUILD)/asan/ephemerd-init
 WIN_BIN     := $(BUILD)/win/ephemerd-vmhost.exe
 MUSL_INIT   := $(BUILD)/musl/ephemerd-init
+MUSLHOST_BIN := $(BUILD)/muslhost/ephemerd-vmhost
 
 # Test binaries: $(BUILD)/VARIANT/tests/<name>, one per test source (objects are under
 # $(BUILD)/VARIANT/test/…, mirroring the sources).
@@ -186,10 +215,11 @@ endif
 SETUP_STAMP := $(BUILD)/.setup-ok
 WIN_STAMP   := $(WIN_PREFIX)/.deps-ok
 MUSL_STAMP  := $(MUSL_PREFIX)/.deps-ok
+MUSLHOST_STAMP := $(MUSLHOST_PREFIX)/.deps-ok
 
 .PHONY: all setup test check unit fuzz fuzz-smoke bench windows test-windows clean format demo \
         guest guest-size clean-guest kernel e2e e2e-assets workload-assets bench-boot layer-check kill-loop config-diff fresh-check \
-        hcs-boot e2e-hcs
+        hcs-boot e2e-hcs release release-check release-test man man-check musl-host service-verify FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -208,6 +238,17 @@ $(WIN_STAMP): scripts/deps/win.sh scripts/deps/common.sh scripts/deps/debsrc.sh 
 
 $(MUSL_STAMP): scripts/deps/musl.sh scripts/deps/common.sh scripts/deps/debsrc.sh | $(SETUP_STAMP)
 	scripts/deps/musl.sh
+
+$(MUSLHOST_STAMP): scripts/deps/musl-host.sh scripts/deps/common.sh scripts/deps/debsrc.sh | \
+                   $(SETUP_STAMP)
+	scripts/deps/musl-host.sh
+
+# Runs on every make; the header's bytes (and so the mains' rebuild) change only with them.
+$(VERSION_H): FORCE
+	@scripts/release/version.sh '$(VERSION)' $@
+FORCE:
+$(foreach v,native asan win musl muslhost,$(eval \
+    $(patsubst %.c,$(BUILD)/$(v)/%.o,$(VERSION_USERS)): $(VERSION_H)))
 
 # ---- native ---------------------------------------------------------------------------
 $(BUILD)/native/%.o: %.c | $(SETUP_STAMP) $(INIH_SRC)
@@ -274,7 +315,7 @@ $(BUILD)/win/inih.o: $(INIH_SRC) | $(WIN_STAMP)
 	$(Q)$(WIN_CC) $(CSTD) $(OPT) $(INIH_DEFS) -c $< -o $@
 $(WIN_BIN): $(call obj,win,$(HOST_MAIN)) $(BUILD)/win/libhost.a $(BUILD)/win/libcommon.a
 	@echo "  WINLD $@"
-	$(Q)$(WIN_CC) -o $@ $^ $(WIN_LIBS)
+	$(Q)$(WIN_CC) -Wl,--no-insert-timestamp -o $@ $^ $(WIN_LIBS)
 $(BUILD)/win/tests/%.exe:
 	@mkdir -p $(@D)
 	@echo "  WINLD $@"
@@ -317,6 +358,27 @@ guest-size: $(MUSL_INIT)
 clean-guest:
 	rm -rf $(BUILD)/musl
 
+# ---- the release's Linux host agent (musl, static) ---------------------------------------
+# The same libhost/libcommon sources as the native build, compiled with musl-gcc against the
+# libraries scripts/deps/musl-host.sh builds, linked static; stripped beside the .debug.
+$(BUILD)/muslhost/%.o: %.c | $(MUSLHOST_STAMP) $(INIH_SRC)
+	@mkdir -p $(@D)
+	@echo "  MUSLCC $@"
+	$(Q)$(MUSL_CC) $(MUSLHOST_CFLAGS) $(call layer_incs,$<) -MMD -MP -c $< -o $@
+$(BUILD)/muslhost/inih.o: $(INIH_SRC) | $(MUSLHOST_STAMP)
+	@mkdir -p $(@D)
+	@echo "  MUSLCC $@"
+	$(Q)$(MUSL_CC) $(CSTD) $(OPT) $(REPRO) $(INIH_DEFS) -c $< -o $@
+$(MUSLHOST_BIN).debug: $(call obj,muslhost,$(HOST_MAIN)) $(BUILD)/muslhost/libhost.a \
+                       $(BUILD)/muslhost/libcommon.a $(MUSLHOST_STAMP)
+	@echo "  MUSLLD $@"
+	$(Q)$(MUSL_CC) -o $@ $(filter %.o %.a,$^) $(MUSLHOST_LIBS)
+$(MUSLHOST_BIN): $(MUSLHOST_BIN).debug
+	@echo "  STRIP $@"
+	$(Q)strip --strip-all -R .comment -o $@ $<
+
+musl-host: $(MUSLHOST_BIN)
+
 # ---- running --------------------------------------------------------------------------
 # Tests that boot a real kernel take it from the test-kernel cache when it is there
 # (`make kernel`, run by `make test`); without it they skip and say so.
@@ -337,9 +399,10 @@ check: $(ASAN_TESTS) $(ASAN_BIN) $(ASAN_INIT)
 NL := $(BUILD)/native
 LAYER_BINS := $(NATIVE_BIN):$(NL)/libhost.a:$(NL)/libguest.a \
               $(NATIVE_INIT):$(NL)/libguest.a:$(NL)/libhost.a \
-              $(MUSL_INIT).debug:$(NL)/libguest.a:$(NL)/libhost.a
+              $(MUSL_INIT).debug:$(NL)/libguest.a:$(NL)/libhost.a \
+              $(MUSLHOST_BIN).debug:$(NL)/libhost.a:$(NL)/libguest.a
 layer-check: $(NATIVE_BIN) $(NATIVE_INIT) $(BUILD)/native/libhost.a $(BUILD)/native/libguest.a \
-             $(MUSL_INIT)
+             $(MUSL_INIT) $(MUSLHOST_BIN)
 	scripts/test/check-layers.sh $(LAYER_BINS)
 
 kernel:
@@ -356,6 +419,10 @@ workload-assets: e2e-assets
 
 e2e: workload-assets
 	BUILD=$(BUILD) test/e2e/e2e.sh $(NATIVE_BIN)
+
+# The systemd unit: `systemd-analyze verify` and the settings the service depends on.
+service-verify: $(NATIVE_BIN)
+	scripts/test/service-verify.sh $(NATIVE_BIN)
 
 # 50 SIGKILLs at random points of `initrd build`, then one normal build: no temp file
 # left, a valid output (issue 9).
@@ -383,7 +450,7 @@ fuzz: $(FUZZ_BINS)
 	scripts/test/fuzz.sh 120 $(FUZZ_BINS)
 
 test: e2e-assets check layer-check kill-loop config-diff test-windows test-hcs-fake fuzz-smoke e2e e2e-hcs \
-      hcs-boot
+      hcs-boot man-check release-test release-check service-verify test-service-wine
 	@echo "make test: all suites passed"
 
 demo: e2e-assets
@@ -399,6 +466,40 @@ bench-boot: e2e-assets
 fresh-check:
 	scripts/fresh-machine.sh
 
+# ---- release (scripts/release/, docs/install.md) ------------------------------------------
+# dist/ holds the archives of VERSION and SHA256SUMS. The kernel comes from the test-kernel
+# cache of KERNEL_BUILD (default BUILD; release-check shares it between its two builds).
+DIST         ?= dist
+KERNEL_BUILD ?= $(BUILD)
+# The time every release file carries: SOURCE_DATE_EPOCH when set, else the commit's time
+# (0 without git); computed when a recipe first needs it.
+SOURCE_EPOCH = $(eval SOURCE_EPOCH := $(or $(SOURCE_DATE_EPOCH), \
+                 $(shell git log -1 --format=%ct 2>/dev/null),0))$(SOURCE_EPOCH)
+MAN_SRC      := $(wildcard docs/man/*.md)
+MAN_PAGES    := $(patsubst docs/man/%.md,$(BUILD)/man/%,$(MAN_SRC))
+
+$(BUILD)/man/%: docs/man/%.md scripts/release/man.py $(VERSION_H) | $(SETUP_STAMP)
+	@mkdir -p $(@D)
+	@echo "  MAN $@"
+	$(Q)SOURCE_DATE_EPOCH=$(SOURCE_EPOCH) scripts/release/man.py --version '$(VERSION)' $< $@
+man: $(MAN_PAGES)
+
+# Every command and flag the binaries' --help prints is in the man pages.
+man-check: $(MAN_PAGES) $(NATIVE_BIN) $(NATIVE_INIT)
+	scripts/release/man-check.py $(NATIVE_BIN) $(NATIVE_INIT) $(MAN_PAGES)
+
+release: $(MUSLHOST_BIN) $(WIN_BIN) guest $(MAN_PAGES) | $(SETUP_STAMP)
+	BUILD=$(BUILD) KERNEL_BUILD=$(KERNEL_BUILD) DIST=$(DIST) SOURCE_DATE_EPOCH=$(SOURCE_EPOCH) \
+	  scripts/release/release.sh \
+	  '$(VERSION)' $(MUSLHOST_BIN) $(WIN_BIN) $(MUSL_INIT) $(MAN_PAGES)
+
+# Two releases from this tree in two fresh build dirs (same DEPS_DIR and kernel), compared.
+release-check: | $(SETUP_STAMP)
+	BUILD=$(BUILD) VERSION='$(VERSION)' MAKE='$(MAKE)' scripts/release/release-check.sh
+
+release-test: release hcs-fake
+	BUILD=$(BUILD) DIST=$(DIST) scripts/release/release-test.sh '$(VERSION)'
+
 hcs-boot: e2e-assets
 	BUILD=$(BUILD) VMHOST=$(NATIVE_BIN) test/hcs/test-hcsboot.sh
 
@@ -406,13 +507,20 @@ hcs-boot: e2e-assets
 e2e-hcs: e2e-assets windows hcs-fake
 	BUILD=$(BUILD) test/e2e/e2e-hcs.sh $(WIN_BIN)
 
+# The Windows service under wine's Service Control Manager, simulated HCS (no QEMU).
+.PHONY: test-service-wine
+test-service-wine: windows hcs-fake
+	BUILD=$(BUILD) test/e2e/service-wine.sh $(WIN_BIN)
+
 include test/hcs/fake/fake.mk
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean: clean-guest
-	rm -rf $(BUILD)/native $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/win $(BUILD)/bench
+	rm -rf $(BUILD)/native $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/win $(BUILD)/bench \
+	  $(BUILD)/muslhost $(BUILD)/gen $(BUILD)/man $(BUILD)/release $(BUILD)/release-test \
+	  $(BUILD)/release-check
 
--include $(shell find $(BUILD)/native $(BUILD)/asan $(BUILD)/win $(BUILD)/fuzz $(BUILD)/musl \
+-include $(shell find $(BUILD)/native $(BUILD)/asan $(BUILD)/win $(BUILD)/fuzz $(BUILD)/musl $(BUILD)/muslhost \
                       -name '*.d' 2>/dev/null)

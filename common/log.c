@@ -1,9 +1,10 @@
 /* log.c — leveled logging to stderr (see log.h): the process-wide threshold and format, the
- * text and JSON line formats, and JSON string escaping. */
+ * text and JSON line formats, JSON string escaping, and the size-rotated file sink. */
 #include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,18 @@ static const char *log_program = "ephemerd";
 static enum log_level log_threshold = LOG_INFO;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
 static bool log_level_from_cli; /* -v chose the threshold: [log] level does not change it */
+
+#define LOG_PATH_MAX 4096
+
+/* The file sink: its state is changed under the lock (lines may come from several threads). */
+struct log_file_sink {
+    FILE *f;
+    char path[LOG_PATH_MAX];
+    unsigned long long size, max;
+    unsigned keep;
+};
+static struct log_file_sink log_sink;
+static atomic_flag log_sink_busy = ATOMIC_FLAG_INIT;
 
 void log_init(const char *program, enum log_level level)
 {
@@ -210,6 +223,141 @@ size_t log_format_line(char *out, size_t cap, enum log_format format, const char
     return text_line(out, cap, program, level, msg);
 }
 
+/* ---- the file sink --------------------------------------------------------------------- */
+
+static void sink_lock(void)
+{
+    while (atomic_flag_test_and_set_explicit(&log_sink_busy, memory_order_acquire))
+        ;
+}
+
+static void sink_unlock(void)
+{
+    atomic_flag_clear_explicit(&log_sink_busy, memory_order_release);
+}
+
+/* from replaces to (Windows' rename does not replace: to is removed first). */
+static int rotate_one(const char *from, const char *to, struct evm_err *err)
+{
+    FILE *probe = fopen(from, "rb");
+    if (!probe)
+        return 0; /* nothing to move */
+    fclose(probe);
+    if (remove(to) != 0 && errno != ENOENT)
+        return evm_errf(err, errno, "log rotation: removing %s: %s", to, strerror(errno));
+    if (rename(from, to) != 0)
+        return evm_errf(err, errno, "log rotation: %s -> %s: %s", from, to, strerror(errno));
+    return 0;
+}
+
+int log_rotate_files(const char *path, unsigned keep, struct evm_err *err)
+{
+    char from[LOG_PATH_MAX + 16], to[LOG_PATH_MAX + 16];
+    if (strlen(path) >= LOG_PATH_MAX)
+        return evm_errf(err, ENAMETOOLONG, "log file path too long: %.64s...", path);
+    if (keep == 0) {
+        if (remove(path) != 0 && errno != ENOENT)
+            return evm_errf(err, errno, "log rotation: removing %s: %s", path, strerror(errno));
+        return 0;
+    }
+    for (unsigned i = keep - 1; i >= 1; i--) {
+        snprintf(from, sizeof(from), "%s.%u", path, i);
+        snprintf(to, sizeof(to), "%s.%u", path, i + 1);
+        int r = rotate_one(from, to, err);
+        if (r < 0)
+            return r;
+    }
+    snprintf(to, sizeof(to), "%s.1", path);
+    return rotate_one(path, to, err);
+}
+
+/* Opens path for appending; *size is what it already holds. */
+static int sink_open_file(const char *path, FILE **f, unsigned long long *size, struct evm_err *err)
+{
+    *f = fopen(path, "ab");
+    if (!*f)
+        return evm_errf(err, errno, "log file %s: %s", path, strerror(errno));
+    long end = fseek(*f, 0, SEEK_END) == 0 ? ftell(*f) : -1;
+    *size = end > 0 ? (unsigned long long)end : 0;
+    return 0;
+}
+
+int log_file_open(const char *path, unsigned long long max_bytes, unsigned keep,
+                  struct evm_err *err)
+{
+    if (strlen(path) >= LOG_PATH_MAX)
+        return evm_errf(err, ENAMETOOLONG, "log file path too long: %.64s...", path);
+    if (max_bytes == 0)
+        return evm_errf(err, EINVAL, "log file %s: the rotation size must not be 0", path);
+    FILE *f;
+    unsigned long long size;
+    int r = sink_open_file(path, &f, &size, err);
+    if (r < 0)
+        return r;
+    log_file_close();
+    sink_lock();
+    log_sink.f = f;
+    snprintf(log_sink.path, sizeof(log_sink.path), "%s", path);
+    log_sink.size = size;
+    log_sink.max = max_bytes;
+    log_sink.keep = keep;
+    sink_unlock();
+    return 0;
+}
+
+void log_file_close(void)
+{
+    sink_lock();
+    if (log_sink.f)
+        fclose(log_sink.f);
+    log_sink.f = NULL;
+    sink_unlock();
+}
+
+/* Under the lock: rotates and starts a new file. When the rotation fails, the lines go on
+ * into the same file (none is lost) and the next attempt comes after another max bytes; a
+ * file that cannot be opened again ends the sink. Both are said on stderr. */
+static void sink_rotate(void)
+{
+    struct evm_err err = {0};
+    fclose(log_sink.f);
+    log_sink.f = NULL;
+    int r = log_rotate_files(log_sink.path, log_sink.keep, &err);
+    if (r < 0)
+        fprintf(stderr, "%s: warning: %s\n", log_program, err.msg);
+    if (sink_open_file(log_sink.path, &log_sink.f, &log_sink.size, &err) < 0) {
+        fprintf(stderr, "%s: warning: %s; no more lines go to it\n", log_program, err.msg);
+        log_sink.f = NULL;
+    } else if (r < 0) {
+        log_sink.size = 0;
+    }
+}
+
+/* Appends one line (text lines with the time first) to the file sink, if any. */
+static void sink_write(long long ts, const char *line, size_t len)
+{
+    sink_lock();
+    if (!log_sink.f) {
+        sink_unlock();
+        return;
+    }
+    char stamp[64] = "";
+    if (log_fmt == LOG_FORMAT_TEXT) {
+        utc_stamp(ts, stamp, sizeof(stamp) - 1);
+        strcat(stamp, " ");
+    }
+    size_t n = strlen(stamp) + len;
+    if (log_sink.size > 0 && log_sink.size + n > log_sink.max)
+        sink_rotate();
+    if (log_sink.f) {
+        fputs(stamp, log_sink.f);
+        fputs(line, log_sink.f);
+        fflush(log_sink.f);
+        log_sink.size += n;
+    }
+    sink_unlock();
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level > log_threshold)
@@ -221,8 +369,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
     va_end(ap);
     /* Room for the worst case: every byte of the message escaped as \u00XX. */
     char out[LOG_MSG_MAX * 6 + 256];
-    log_format_line(out, sizeof(out), log_fmt, log_program, level, (long long)time(NULL), msg);
+    long long now = (long long)time(NULL);
+    size_t len = log_format_line(out, sizeof(out), log_fmt, log_program, level, now, msg);
     /* One fputs per line keeps lines whole when several processes share the stream. */
     fputs(out, stderr);
     fflush(stderr);
+    sink_write(now, out, len);
 }

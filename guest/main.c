@@ -46,8 +46,8 @@
 #include "sysctl.h"
 #include "tail.h"
 #include "verify.h"
+#include "version.h"
 
-#define INIT_VERSION "0.1.0"
 #define NEWROOT "/newroot"
 #define MODULES_DIR "/modules"
 #define ROOTFS_TARBALL "/assets/rootfs.tar.gz"
@@ -211,7 +211,7 @@ static void step_mounts(struct init *in)
     /* ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once. */
     if (reboot(RB_DISABLE_CAD) < 0)
         log_warn("reboot(RB_DISABLE_CAD): %s", strerror(errno));
-    log_info("ephemerd-init %s starting", INIT_VERSION);
+    log_info("ephemerd-init %s (commit %s) starting", EVM_VERSION, EVM_COMMIT);
 }
 
 /* 3. Modules: the eager ones (disk, filesystem, network) start loading on threads of their
@@ -521,7 +521,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("ephemerd-init %s\n", INIT_VERSION);
+        evm_version_print(stdout, "ephemerd-init");
         return 0;
     }
     if (getpid() != 1) {

@@ -7,7 +7,7 @@ pkgs=(
   libarchive-dev libuv1-dev libcmocka-dev libcjson-dev nettle-dev libzstd-dev zlib1g-dev
   zstd lz4 cpio m4
   musl-tools linux-libc-dev dnsmasq-base iproute2 e2fsprogs util-linux kmod
-  qemu-system-x86 qemu-utils busybox-static iputils-ping python3
+  qemu-system-x86 qemu-utils busybox-static iputils-ping python3 systemd
   mingw-w64 wine wine64
   golang-go golang-github-burntsushi-toml-dev
 )

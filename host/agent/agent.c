@@ -1,13 +1,15 @@
 /* agent.c — the agent's run loop (see agent.h). One libuv loop drives everything: the VM backend's
- * callbacks, console lines, the readiness probe (probe.c), the ready deadline, restart backoff
- * and signals. The agent is written against vm.h only: the backend says which device the
- * guest sees its root disk as, makes the disk, and says how the guest's ports are reached.
+ * callbacks, console lines, the readiness probe (probe.c), the ready deadline, restart backoff,
+ * signals, the service manager's control (agentctl.c) and reloads of config.toml (reload.c
+ * says what changed). The agent is written against vm.h only: the backend says which device
+ * the guest sees its root disk as, makes the disk, and says how the guest's ports are reached.
  * The orderly stop is the contract's: the stop request line on the console (markers.h),
- * then the backend's own fallback. */
+ * then the backend's own fallback. Each phase is reported to the hooks (agenthooks.h). */
 #include "agent/agent.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,12 @@
 #include <time.h>
 #include <uv.h>
 
+#include "agent/agentctl.h"
 #include "agent/datadir.h"
 #include "agent/lock.h"
 #include "agent/probe.h"
+#include "agent/reload.h"
+#include "agent/reloadsig.h"
 #include "agent/status.h"
 #include "bootid.h"
 #include "cmdline.h"
@@ -52,12 +57,16 @@ struct agent {
     struct vm_status st;
     struct vm *vm;
     struct vm_info info;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t ready_timer, restart_timer;
+    struct agent_ctl ctl;
+    bool ctl_ready; /* ctl initialised: close and destroy it */
     struct probe probe;
     uint16_t guest_ports[2]; /* containerd, dispatch */
     uint64_t boot_started;   /* uv_now at VM start */
     bool ready, stopping, vm_running, done;
+    bool reloading;            /* the VM is being stopped to boot again with a new config */
+    char cmdline[CMDLINE_MAX]; /* the running boot's kernel command line */
     unsigned failures_in_row;
     int result;
     struct evm_err failure;
@@ -65,6 +74,22 @@ struct agent {
     int daemon_exit; /* -1 unknown */
     char last_stage[32];
 };
+
+static void phase(struct agent *a, enum agent_phase ph, const char *fmt, ...) EVM_PRINTF(3, 4);
+
+/* Tells the service manager, if one follows the agent. */
+static void phase(struct agent *a, enum agent_phase ph, const char *fmt, ...)
+{
+    const struct agent_hooks *h = a->o->hooks;
+    if (!h || !h->on_phase)
+        return;
+    char text[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    h->on_phase(h->ctx, ph, text);
+}
 
 static void set_state(struct agent *a, const char *state)
 {
@@ -143,6 +168,7 @@ static int boot_begin(struct agent *a, struct evm_err *err)
     a->st.containerd_port = a->st.dispatch_port = 0;
     a->st.ready_ms = -1;
     set_state(a, "starting");
+    phase(a, AGENT_BOOTING, "starting boot %s", a->st.boot_id);
     hostcfg_free(&a->cfg);
     r = hostcfg_load(a->p.config, &a->cfg, err);
     if (r == 0)
@@ -179,21 +205,29 @@ static int boot_initrd(struct agent *a, struct evm_err *err)
     return 0;
 }
 
-/* The contract's command line, with the root disk device the backend gives the guest. */
-static int boot_cmdline(struct agent *a, char *cmdline, size_t size, struct evm_err *err)
+/* The contract's command line for cfg and this boot id, with the root disk device the
+ * backend gives the guest. */
+static int make_cmdline(const struct agent *a, const struct hostcfg *cfg, struct boot_params *bp,
+                        char *cmdline, size_t size, struct evm_err *err)
 {
-    struct boot_params bp;
-    int r = bootparams_from_config(&a->cfg, vm_backend()->root_disk, a->st.boot_id, &bp, err);
+    int r = bootparams_from_config(cfg, vm_backend()->root_disk, a->st.boot_id, bp, err);
     if (r < 0)
         return r;
     if (a->o->disk_timeout)
-        bp.disk_timeout = a->o->disk_timeout;
+        bp->disk_timeout = a->o->disk_timeout;
+    return cmdline_build(bp, NULL, 0, cmdline, size, err);
+}
+
+static int boot_cmdline(struct agent *a, char *cmdline, size_t size, struct evm_err *err)
+{
+    struct boot_params bp;
+    int r = make_cmdline(a, &a->cfg, &bp, cmdline, size, err);
+    if (r < 0)
+        return r;
     a->guest_ports[0] = (uint16_t)bp.containerd_port;
     a->guest_ports[1] = (uint16_t)(bp.containerd_port + 1);
-    r = cmdline_build(&bp, NULL, 0, cmdline, size, err);
-    if (r == 0)
-        log_debug("kernel command line: %s", cmdline);
-    return r;
+    log_debug("kernel command line: %s", cmdline);
+    return 0;
 }
 
 /* What the VM is, from the options and the host config. */
@@ -228,22 +262,22 @@ static int boot_vm(struct agent *a, const char *cmdline, struct evm_err *err)
     log_info("VM started (%s, %s, %u CPU, %u MiB), boot id %s", vm_backend()->name,
              a->info.accelerated ? "accelerated" : "emulated, slow", spec.cpus, spec.memory_mb,
              a->st.boot_id);
+    phase(a, AGENT_BOOTING, "VM started (%s), boot id %s", vm_backend()->name, a->st.boot_id);
     return 0;
 }
 
 /* Starts one boot: fresh boot id, boot initrd, command line, root disk, VM. */
 static int boot(struct agent *a, struct evm_err *err)
 {
-    char cmdline[CMDLINE_MAX];
     int r = boot_begin(a, err);
     if (r == 0)
         r = boot_initrd(a, err);
     if (r == 0)
-        r = boot_cmdline(a, cmdline, sizeof(cmdline), err);
+        r = boot_cmdline(a, a->cmdline, sizeof(a->cmdline), err);
     if (r == 0 && !a->o->no_disk)
         r = ensure_disk(a, err);
     if (r == 0)
-        r = boot_vm(a, cmdline, err);
+        r = boot_vm(a, a->cmdline, err);
     if (r < 0)
         return r;
     set_state(a, "booting");
@@ -262,6 +296,8 @@ static void became_ready(struct agent *a)
     log_info("vm ready in %lld ms: guest %s, containerd %s:%u, dispatch %s:%u", a->st.ready_ms,
              a->st.ip, a->st.ports_host, a->st.containerd_port, a->st.ports_host,
              a->st.dispatch_port);
+    phase(a, AGENT_READY, "containerd %s:%u, dispatch %s:%u (boot %s)", a->st.ports_host,
+          a->st.containerd_port, a->st.ports_host, a->st.dispatch_port, a->st.boot_id);
     if (a->o->once)
         begin_stop(a, "--once: ready reached");
 }
@@ -271,7 +307,7 @@ static void became_ready(struct agent *a)
 static void on_ports_ready(void *ctx)
 {
     struct agent *a = ctx;
-    if (!a->stopping && a->vm_running && !a->ready)
+    if (!a->stopping && !a->reloading && a->vm_running && !a->ready)
         became_ready(a);
 }
 
@@ -308,11 +344,14 @@ static void on_console_line(void *ctx, const char *line)
     case CON_IP:
         snprintf(a->st.ip, sizeof(a->st.ip), "%s", m.ip);
         log_info("guest address %s; waiting for its ports", m.ip);
+        phase(a, AGENT_BOOTING, "guest address %s; waiting for its ports", m.ip);
         start_probe(a);
         break;
     case CON_STAGE:
         snprintf(a->last_stage, sizeof(a->last_stage), "%s", m.stage);
         log_debug("guest stage %s at %llu ms", m.stage, m.ms);
+        if (!a->ready && !a->stopping && !a->reloading)
+            phase(a, AGENT_BOOTING, "guest stage %s", m.stage);
         break;
     case CON_FATAL:
         snprintf(a->fatal_stage, sizeof(a->fatal_stage), "%s", m.stage);
@@ -322,8 +361,8 @@ static void on_console_line(void *ctx, const char *line)
         break;
     case CON_EXIT:
         a->daemon_exit = m.status;
-        /* A clean exit during the stop the agent asked for is the stop working. */
-        if (a->stopping && m.status == 0)
+        /* A clean exit during a stop the agent asked for is the stop working. */
+        if ((a->stopping || a->reloading) && m.status == 0)
             log_info("guest daemon exited with status 0");
         else
             log_warn("guest daemon exited with status %d%s", m.status,
@@ -348,6 +387,7 @@ static void on_restart(uv_timer_t *t)
         fail(a, err.code, err.msg);
         a->result = -a->failure.code;
         set_state(a, "failed");
+        phase(a, AGENT_FAILED, "%s", a->failure.msg);
         close_all(a);
     }
 }
@@ -388,6 +428,15 @@ static void on_vm_exit(void *ctx, enum vm_exit_kind kind, int code, const char *
     else
         snprintf(why, sizeof(why), "%s (exit code %d)", reason, code);
 
+    if (a->reloading && !a->stopping) {
+        /* The stop a reload asked for: boot again at once, not a failure. */
+        a->reloading = false;
+        log_info("VM stopped for the reload (%s); booting it again", reason);
+        memset(&a->failure, 0, sizeof(a->failure));
+        uv_timer_start(&a->restart_timer, on_restart, 0, 0);
+        return;
+    }
+    a->reloading = false;
     if (a->stopping) {
         log_info("VM stopped: %s", reason);
         set_state(a, "stopped");
@@ -400,6 +449,7 @@ static void on_vm_exit(void *ctx, enum vm_exit_kind kind, int code, const char *
     if (a->failure.code == 0 || !a->ready)
         fail(a, a->fatal_reason[0] ? EPROTO : EIO, why);
     log_warn("VM %s: %s", a->ready ? "stopped unexpectedly" : "failed to become ready", why);
+    phase(a, AGENT_FAILED, "%s", a->failure.msg);
     if (a->o->once) {
         a->result = -a->failure.code;
         set_state(a, "failed");
@@ -423,6 +473,8 @@ static void on_vm_exit(void *ctx, enum vm_exit_kind kind, int code, const char *
     set_state(a, "restarting");
     log_warn("restarting the VM in %llu ms (restart %u)", (unsigned long long)delay,
              a->st.restarts);
+    phase(a, AGENT_BOOTING, "restarting the VM in %llu ms (restart %u)", (unsigned long long)delay,
+          a->st.restarts);
     memset(&a->failure, 0, sizeof(a->failure));
     uv_timer_start(&a->restart_timer, on_restart, delay, 0);
 }
@@ -455,7 +507,12 @@ static void begin_stop(struct agent *a, const char *why)
         return;
     a->stopping = true;
     log_info("stopping: %s", why);
+    phase(a, AGENT_STOPPING, "%s", why);
     uv_timer_stop(&a->restart_timer);
+    if (a->reloading) { /* the VM's orderly stop is already under way */
+        set_state(a, "stopping");
+        return;
+    }
     if (a->vm_running && a->vm) {
         set_state(a, "stopping");
         vm_stop(a->vm, a->o->stop_grace_ms, request_stop(a));
@@ -474,17 +531,160 @@ static void on_signal(uv_signal_t *s, int signum)
     begin_stop(a, why);
 }
 
+/* ---- reload: config.toml read again ---------------------------------------------------- */
+
+/* Reads config.toml for a reload. A file the agent cannot use (malformed, too large,
+ * unreadable) keeps the running VM: only a good file or none at all replaces it. */
+static int reload_read(struct agent *a, struct hostcfg *cfg, struct evm_err *err)
+{
+    int r = hostcfg_load(a->p.config, cfg, err);
+    if (r == 0 && cfg->state == HOSTCFG_UNUSABLE)
+        r = evm_errf(err, EINVAL, "%s is unusable: %s", a->p.config, cfg->reason);
+    return r;
+}
+
+/* What changed for the VM between the running boot's config and cfg; 0 when nothing did. */
+static int reload_compare(struct agent *a, const struct hostcfg *cfg, char *what, size_t size,
+                          unsigned *n, struct evm_err *err)
+{
+    struct boot_params bp;
+    char cmdline[CMDLINE_MAX];
+    int r = make_cmdline(a, cfg, &bp, cmdline, sizeof(cmdline), err);
+    if (r < 0)
+        return r;
+    *n = reload_changes(&a->cfg, a->cmdline, cfg, cmdline, what, size);
+    return 0;
+}
+
+/* Stops the VM in order to boot it again with the new config (on_vm_exit boots it). */
+static void reload_restart(struct agent *a, const char *what)
+{
+    log_info("reload: config.toml changed what the VM is (%s): restarting the VM in order", what);
+    a->reloading = true;
+    set_state(a, "reloading");
+    phase(a, AGENT_RELOADING, "config.toml changed (%s): restarting the VM", what);
+    uv_timer_stop(&a->ready_timer);
+    probe_stop(&a->probe);
+    vm_stop(a->vm, a->o->stop_grace_ms, request_stop(a));
+}
+
+static void reload(struct agent *a, const char *why)
+{
+    if (a->stopping || a->done) {
+        log_info("reload (%s) ignored: the agent is stopping", why);
+        return;
+    }
+    log_info("reload (%s): reading %s", why, a->p.config);
+    struct hostcfg cfg;
+    struct evm_err err = {0};
+    char what[256] = "";
+    unsigned n = 0;
+    int r = reload_read(a, &cfg, &err);
+    if (r == 0)
+        r = reload_compare(a, &cfg, what, sizeof(what), &n, &err);
+    if (r < 0) {
+        log_error("reload: %s; keeping the running VM and its config", err.msg);
+        hostcfg_free(&cfg);
+        return;
+    }
+    hostcfg_apply_log(&cfg.settings);
+    hostcfg_free(&cfg);
+    if (n == 0)
+        log_info("reload: nothing that affects the VM changed; [log] applied, the VM keeps "
+                 "running");
+    else if (a->reloading)
+        log_info("reload: %s changed; the restart under way boots with it", what);
+    else if (!a->vm_running || !a->vm)
+        log_info("reload: %s changed; the next boot uses it", what);
+    else
+        reload_restart(a, what);
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    reload(s->data, "SIGHUP");
+}
+
+static void on_control(void *ctx, unsigned requests)
+{
+    struct agent *a = ctx;
+    if (requests & AGENTCTL_STOP)
+        begin_stop(a, "the service manager asked to stop");
+    else if (requests & AGENTCTL_RELOAD)
+        reload(a, "the service manager asked");
+}
+
 static void close_all(struct agent *a)
 {
     if (a->done)
         return;
     a->done = true;
     uv_handle_t *hs[] = {(uv_handle_t *)&a->sigint, (uv_handle_t *)&a->sigterm,
-                         (uv_handle_t *)&a->ready_timer, (uv_handle_t *)&a->restart_timer};
+                         (uv_handle_t *)&a->sighup, (uv_handle_t *)&a->ready_timer,
+                         (uv_handle_t *)&a->restart_timer};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
+    if (a->ctl_ready)
+        agentctl_close(&a->ctl);
     probe_close(&a->probe);
+}
+
+/* The loop's handles: signals (SIGHUP where it reloads), timers, the probe, the control. */
+static int loop_setup(struct agent *a, struct evm_err *err)
+{
+    uv_loop_init(&a->loop);
+    uv_signal_init(&a->loop, &a->sigint);
+    uv_signal_init(&a->loop, &a->sigterm);
+    uv_signal_init(&a->loop, &a->sighup);
+    uv_timer_init(&a->loop, &a->ready_timer);
+    uv_timer_init(&a->loop, &a->restart_timer);
+    probe_init(&a->probe, &a->loop, PROBE_RETRY_MS);
+    a->sigint.data = a->sigterm.data = a->sighup.data = a->ready_timer.data =
+        a->restart_timer.data = a;
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    int r = reloadsig_start(&a->sighup, on_sighup);
+    if (r < 0)
+        log_warn("cannot catch the reload signal: %s", uv_strerror(r));
+    r = agentctl_init(&a->ctl, &a->loop, on_control, a, err);
+    a->ctl_ready = r == 0;
+    return r;
+}
+
+static void hooks_control(struct agent *a, struct agent_ctl *ctl)
+{
+    const struct agent_hooks *h = a->o->hooks;
+    if (h && h->on_control)
+        h->on_control(h->ctx, ctl);
+}
+
+/* The first boot and the loop until the agent is done; the result as run_agent's. */
+static int run_loop(struct agent *a, struct evm_err *err)
+{
+    int r = loop_setup(a, err);
+    if (r == 0) {
+        hooks_control(a, &a->ctl);
+        r = boot(a, err);
+    }
+    if (r < 0) {
+        snprintf(a->st.last_error, sizeof(a->st.last_error), "%s", err->msg);
+        set_state(a, "failed");
+        phase(a, AGENT_FAILED, "%s", err->msg);
+        close_all(a);
+        uv_run(&a->loop, UV_RUN_DEFAULT);
+    } else {
+        uv_run(&a->loop, UV_RUN_DEFAULT);
+        r = a->result;
+        if (r < 0)
+            *err = a->failure;
+    }
+    hooks_control(a, NULL);
+    if (a->ctl_ready)
+        agentctl_destroy(&a->ctl);
+    uv_loop_close(&a->loop);
+    return r;
 }
 
 int run_agent(const struct run_opts *o, struct evm_err *err)
@@ -500,35 +700,14 @@ int run_agent(const struct run_opts *o, struct evm_err *err)
         r = make_dirs(a, err);
     if (r == 0)
         r = dirlock_acquire(o->data_dir, &lock, err);
-    if (r < 0) {
-        free(a);
-        return r;
-    }
-    uv_loop_init(&a->loop);
-    uv_signal_init(&a->loop, &a->sigint);
-    uv_signal_init(&a->loop, &a->sigterm);
-    uv_timer_init(&a->loop, &a->ready_timer);
-    uv_timer_init(&a->loop, &a->restart_timer);
-    probe_init(&a->probe, &a->loop, PROBE_RETRY_MS);
-    a->sigint.data = a->sigterm.data = a->ready_timer.data = a->restart_timer.data = a;
-    uv_signal_start(&a->sigint, on_signal, SIGINT);
-    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
-
-    r = boot(a, err);
-    if (r < 0) {
-        snprintf(a->st.last_error, sizeof(a->st.last_error), "%s", err->msg);
-        set_state(a, "failed");
-        close_all(a);
-        uv_run(&a->loop, UV_RUN_DEFAULT);
-    } else {
-        uv_run(&a->loop, UV_RUN_DEFAULT);
-        r = a->result;
-        if (r < 0)
-            *err = a->failure;
-    }
-    uv_loop_close(&a->loop);
+    bool locked = r == 0;
+    if (r == 0)
+        r = run_loop(a, err);
+    else
+        phase(a, AGENT_FAILED, "%s", err->msg);
     hostcfg_free(&a->cfg);
-    dirlock_release(&lock);
+    if (locked)
+        dirlock_release(&lock);
     free(a);
     return r;
 }

@@ -1,12 +1,15 @@
 /* agent.h — `ephemerd-vmhost run`: the agent's main job (design §5). Builds the boot initrd,
  * starts the VM, follows its console, waits for EPHEMERD_IP and both forwarded ports, reports
- * ready, supervises (restart with capped backoff on an unexpected stop) and stops the VM in
- * order on SIGINT/SIGTERM. */
+ * ready, supervises (restart with capped backoff on an unexpected stop), reloads config.toml
+ * on SIGHUP (Linux) or agent_ctl_reload (restarting the VM in order when what it is
+ * changed) and stops the VM in order on SIGINT/SIGTERM or agent_ctl_stop. A service manager
+ * follows it through the hooks of agenthooks.h. */
 #ifndef EVM_AGENT_H
 #define EVM_AGENT_H
 
 #include <stdbool.h>
 
+#include "agent/agenthooks.h"
 #include "initrd/bootinitrd.h"
 #include "err.h"
 
@@ -22,8 +25,9 @@ struct run_opts {
     unsigned disk_timeout; /* seconds; 0 = the guest's default */
     unsigned ready_timeout_s;
     unsigned stop_grace_ms;
-    bool allow_tcg;        /* emulate when KVM is unusable */
-    unsigned max_restarts; /* service mode: give up after this many in a row; 0 = never */
+    bool allow_tcg;                  /* emulate when KVM is unusable */
+    unsigned max_restarts;           /* service mode: give up after this many in a row; 0 = never */
+    const struct agent_hooks *hooks; /* NULL: no service manager follows the agent */
 };
 
 void run_opts_defaults(struct run_opts *o);

@@ -1,19 +1,37 @@
-/* datadir.c — see datadir.h. */
+/* datadir.c — the data directory's layout and path joins (see datadir.h); the default
+ * directory and the separator are datadir_posix.c's and datadir_win.c's. */
 #include "agent/datadir.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-static int path_in(char *out, size_t len, const char *dir, const char *name)
+int datadir_join(char *out, size_t len, const char *dir, const char *name)
 {
     size_t d = strlen(dir), n = strlen(name);
+    char sep = datadir_separator();
     if (d + 1 + n + 1 > len)
         return -ENAMETOOLONG;
     memmove(out, dir, d);
-    out[d] = '/';
-    memcpy(out + d + 1, name, n + 1);
+    out[d] = sep;
+    for (size_t i = 0; i <= n; i++)
+        out[d + 1 + i] = name[i] == '/' ? sep : name[i];
     return 0;
+}
+
+int datadir_choose(const char *given, char *out, size_t size, struct evm_err *err)
+{
+    if (!given)
+        return datadir_default(out, size, err);
+    if (strlen(given) >= size)
+        return evm_errf(err, ENAMETOOLONG, "data directory path too long: %s", given);
+    snprintf(out, size, "%s", given);
+    return 0;
+}
+
+static int path_in(char *out, size_t len, const char *dir, const char *name)
+{
+    return datadir_join(out, len, dir, name);
 }
 
 int datadir_paths(const char *d, const char *kernel, const char *base, const char *binary,

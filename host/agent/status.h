@@ -10,7 +10,7 @@
 #include "tail.h"
 
 struct vm_status {
-    char state[24]; /* starting, booting, ready, stopping, stopped, failed, restarting */
+    char state[24]; /* starting, booting, ready, reloading, stopping, stopped, failed, restarting */
     char boot_id[BOOT_ID_HEX_LEN + 1];
     time_t since;         /* when state was entered */
     char last_error[512]; /* why the last boot failed or the VM is not ready */

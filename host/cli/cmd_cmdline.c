@@ -8,6 +8,7 @@
 #include "config/bootparams.h"
 #include "cmdline.h"
 #include "bootid.h"
+#include "agent/datadir.h"
 #include "cli/cliargs.h"
 #include "cli/commands.h"
 #include "config/hostcfg.h"
@@ -18,14 +19,15 @@
 
 static void usage(FILE *f)
 {
-    fputs("Usage: ephemerd-vmhost cmdline --data-dir DIR [--root-disk /dev/NAME]\n"
+    fputs("Usage: ephemerd-vmhost cmdline [--data-dir DIR] [--root-disk /dev/NAME]\n"
           "           [--boot-id HEX] [--extra TOKEN]...\n"
           "\n"
           "Prints the kernel command line the agent would boot the VM with. The dind\n"
           "fallback flags follow [dind] in DIR/config.toml; a missing or unusable config\n"
           "leaves them off.\n"
           "\n"
-          "  --data-dir DIR     the agent's data directory (holds config.toml)\n"
+          "  --data-dir DIR     the agent's data directory (holds config.toml; default\n"
+          "                     /var/lib/ephemerd-vm, on Windows %ProgramData%\\ephemerd)\n"
           "  --root-disk DEV    the guest's root disk (default: as this build's VM backend\n"
           "                     gives it, /dev/vda for QEMU, /dev/sda for Hyper-V)\n"
           "  --boot-id HEX      include ephemerd.boot_id (32 lowercase hex digits)\n"
@@ -73,22 +75,18 @@ int cmd_cmdline(int argc, char **argv)
             return cli_help_or_usage(c, usage);
         }
     }
-    if (!data_dir || optind < argc) {
+    if (optind < argc) {
         usage(stderr);
         return EXIT_USAGE;
     }
     struct evm_err err = {0};
-    size_t n = strlen(data_dir) + sizeof("/config.toml");
-    char *path = malloc(n);
-    if (!path) {
-        log_error("out of memory");
+    char dir[DATADIR_PATH_MAX], path[DATADIR_PATH_MAX];
+    if (cli_data_dir(data_dir, dir, sizeof(dir)) < 0 ||
+        cli_data_file(dir, "config.toml", path, sizeof(path)) < 0)
         return EXIT_FAIL;
-    }
-    snprintf(path, n, "%s/config.toml", data_dir);
     struct hostcfg cfg;
     memset(&cfg, 0, sizeof(cfg));
     int r = hostcfg_load(path, &cfg, &err);
-    free(path);
     struct boot_params p;
     char line[CMDLINE_MAX];
     if (r == 0)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/datadir.h"
 #include "bootid.h"
 #include "cli/cliargs.h"
 #include "cli/commands.h"
@@ -26,7 +27,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("Usage: ephemerd-vmhost config show (--data-dir DIR | --config FILE) [--json]\n"
+    fputs("Usage: ephemerd-vmhost config show [--data-dir DIR | --config FILE] [--json]\n"
           "           [--disk-timeout S] [-v]\n"
           "\n"
           "Prints the settings the agent would boot with: every key it reads from config.toml\n"
@@ -37,7 +38,8 @@ static void usage(FILE *f)
           "checks it. A missing or unusable file is not an error: every key is then its\n"
           "default, and the state says why.\n"
           "\n"
-          "  --data-dir DIR     the agent's data directory: reads DIR/config.toml\n"
+          "  --data-dir DIR     the agent's data directory: reads DIR/config.toml (default\n"
+          "                     /var/lib/ephemerd-vm, on Windows %ProgramData%\\ephemerd)\n"
           "  --config FILE      reads FILE instead\n"
           "  --json             one JSON object on stdout (keys documented in\n"
           "                     docs/host-config.md)\n"
@@ -99,8 +101,8 @@ static int parse_show_args(int argc, char **argv, struct show_args *a)
             return cli_help_or_usage(c, usage);
         }
     }
-    if (optind < argc || !a->data_dir == !a->config) {
-        fprintf(stderr, "ephemerd-vmhost: config show needs one of --data-dir and --config%s\n",
+    if (optind < argc || (a->data_dir && a->config)) {
+        fprintf(stderr, "ephemerd-vmhost: config show takes one of --data-dir and --config%s\n",
                 optind < argc ? " (and takes no other arguments)" : "");
         return EXIT_USAGE;
     }
@@ -280,18 +282,12 @@ static int print_json(const struct shown *sh)
 static int show(const struct show_args *a)
 {
     struct evm_err err = {0};
-    char *path = NULL;
-    if (a->data_dir) {
-        size_t n = strlen(a->data_dir) + sizeof("/config.toml");
-        path = malloc(n);
-        if (!path) {
-            log_error("out of memory");
-            return EXIT_FAIL;
-        }
-        snprintf(path, n, "%s/config.toml", a->data_dir);
-    }
+    char dir[DATADIR_PATH_MAX], path[DATADIR_PATH_MAX];
+    if (!a->config && (cli_data_dir(a->data_dir, dir, sizeof(dir)) < 0 ||
+                       cli_data_file(dir, "config.toml", path, sizeof(path)) < 0))
+        return EXIT_FAIL;
     struct hostcfg cfg;
-    struct shown sh = {.path = path ? path : a->config, .cfg = &cfg};
+    struct shown sh = {.path = a->config ? a->config : path, .cfg = &cfg};
     int rc = EXIT_FAIL;
     int r = hostcfg_load(sh.path, &cfg, &err); /* as run: refused → its exact message */
     if (r == 0)
@@ -305,7 +301,6 @@ static int show(const struct show_args *a)
         rc = EXIT_OK;
     }
     hostcfg_free(&cfg);
-    free(path);
     return rc;
 }
 

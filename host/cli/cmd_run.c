@@ -1,32 +1,51 @@
 /* cmd_run.c — `ephemerd-vmhost run`: options to struct run_opts, config.toml's [log] for the
- * agent's logging, then the agent. */
+ * agent's logging, the service manager's notify socket (Linux: systemd's; none elsewhere),
+ * then the agent. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/agent.h"
+#include "agent/datadir.h"
 #include "cli/cliargs.h"
 #include "cli/commands.h"
-#include "log.h"
-#include "agent/agent.h"
 #include "config/hostcfg.h"
+#include "log.h"
+#include "service/notify.h"
 #include "vm/vm.h"
+
+/* For the usage: the platform's default data directory, in buf. */
+static const char *default_data_dir(char *buf, size_t size)
+{
+    struct evm_err err = {0};
+    if (datadir_default(buf, size, &err) < 0)
+        snprintf(buf, size, "%s", "none on this host: pass --data-dir");
+    return buf;
+}
 
 static void run_usage(FILE *f)
 {
+    char dir[DATADIR_PATH_MAX];
     fprintf(f,
-            "Usage: ephemerd-vmhost run --data-dir DIR [--backend %s] [--once] [options]\n"
+            "Usage: ephemerd-vmhost run [--data-dir DIR] [--backend %s] [--once] [options]\n"
             "\n"
             "Builds the boot initrd from DIR/config.toml, boots the Linux VM, waits for the\n"
             "guest's address and both of its ports, logs 'vm ready', then supervises the VM\n"
             "(restart with capped backoff on an unexpected stop) until SIGINT/SIGTERM, and stops\n"
-            "it in order (the console stop request, then the backend's fallback). Console\n"
-            "output goes to DIR/vm/linux/console.log; health to\n"
-            "DIR/status.json (see 'ephemerd-vmhost status'). The agent logs on stderr as\n"
-            "config.toml's [log] says (level; format text or json lines), read at each boot;\n"
+            "it in order (the console stop request, then the backend's fallback). SIGHUP\n"
+            "(Linux) reads config.toml again: when what the VM is changed (the embedded file,\n"
+            "the kernel command line, cpus, memory, disk size) the VM is stopped in order and\n"
+            "booted again, else it keeps running; a broken file is logged and ignored. Under\n"
+            "systemd (NOTIFY_SOCKET set) the agent reports READY=1, STATUS=, RELOADING=1 and\n"
+            "STOPPING=1 (Type=notify; see docs/running.md). Console output goes to\n"
+            "DIR/vm/linux/console.log; health to DIR/status.json (see 'ephemerd-vmhost\n"
+            "status'). The agent logs on stderr as config.toml's [log] says (level; format\n"
+            "text or json lines), read at each boot and reload;\n"
             "'ephemerd-vmhost config show' prints the settings a boot would use.\n"
             "\n"
-            "  --data-dir DIR       the agent's data directory (holds config.toml)\n"
+            "  --data-dir DIR       the agent's data directory (holds config.toml; default\n"
+            "                       %s)\n"
             "  --backend NAME       VM backend (this build: %s)\n"
             "  --once               stop right after ready and exit 0 (any failure exits 1)\n"
             "  --dry-run            print the launch plan as JSON (QEMU's argv, or the HCS\n"
@@ -43,7 +62,7 @@ static void run_usage(FILE *f)
             "  --max-restarts N     give up after N failed boots in a row (default: never)\n"
             "  -v, --verbose        debug logging (every console line), whatever [log] level\n"
             "  -h, --help           this help\n",
-            vm_backend()->name, vm_backend()->name);
+            vm_backend()->name, default_data_dir(dir, sizeof(dir)), vm_backend()->name);
 }
 
 /* Fills o from the command line. Returns -1 when it did so, else the exit code to return
@@ -155,7 +174,7 @@ static int parse_run_args(int argc, char **argv, struct run_opts *o)
             return EXIT_USAGE;
         }
     }
-    if (!o->data_dir || optind < argc) {
+    if (optind < argc) {
         run_usage(stderr);
         return EXIT_USAGE;
     }
@@ -175,36 +194,56 @@ static int print_plan(const struct run_opts *o)
     return EXIT_OK;
 }
 
-/* config.toml's [log] from the first line on (each boot's load applies it again, so an edited
- * file takes effect at the next boot). */
+/* config.toml's [log] from the first line on (each boot's load and each reload apply it
+ * again). */
 static int apply_config_log(const char *data_dir)
 {
-    size_t n = strlen(data_dir) + sizeof("/config.toml");
-    char *path = malloc(n);
-    if (!path) {
-        log_error("out of memory");
+    char path[DATADIR_PATH_MAX];
+    if (cli_data_file(data_dir, "config.toml", path, sizeof(path)) < 0)
         return -1;
-    }
-    snprintf(path, n, "%s/config.toml", data_dir);
     hostcfg_apply_log_file(path);
-    free(path);
     return 0;
+}
+
+/* The agent under the service manager's eye when one listens (NOTIFY_SOCKET), else alone;
+ * a failure is also the manager's last word (ERRNO=, STATUS=). */
+static int run_notified(struct run_opts *o)
+{
+    struct evm_err err = {0};
+    struct notify *n = NULL;
+    if (notify_open(&n, &err) < 0)
+        log_warn("not notifying the service manager: %s", err.msg);
+    struct agent_hooks hooks;
+    notify_agent_hooks(n, &hooks);
+    o->hooks = n ? &hooks : NULL;
+    memset(&err, 0, sizeof(err));
+    int r = run_agent(o, &err);
+    if (r < 0) {
+        log_error("%s", err.msg);
+        char msg[NOTIFY_MSG_MAX];
+        struct evm_err nerr = {0};
+        notify_format_exit(msg, sizeof(msg), -r, err.msg);
+        if (notify_send(n, msg, &nerr) < 0)
+            log_warn("notify: %s", nerr.msg);
+    }
+    notify_close(n);
+    o->hooks = NULL;
+    return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
+    char data_dir[DATADIR_PATH_MAX];
     int rc = parse_run_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    if (cli_data_dir(o.data_dir, data_dir, sizeof(data_dir)) < 0)
+        return EXIT_FAIL;
+    o.data_dir = data_dir;
     if (apply_config_log(o.data_dir) < 0)
         return EXIT_FAIL;
-    struct evm_err err = {0};
     if (o.dry_run)
         return print_plan(&o);
-    if (run_agent(&o, &err) < 0) {
-        log_error("%s", err.msg);
-        return EXIT_FAIL;
-    }
-    return EXIT_OK;
+    return run_notified(&o);
 }

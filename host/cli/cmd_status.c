@@ -3,28 +3,34 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/datadir.h"
 #include "agent/lock.h"
 #include "agent/status.h"
+#include "cli/cliargs.h"
 #include "cli/commands.h"
 #include "log.h"
 
 int cmd_status(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        puts("Usage: ephemerd-vmhost status --data-dir DIR\n\n"
-             "Prints the agent's health (DIR/status.json). The data dir's lock tells whether an\n"
-             "agent is running: without one, a state that only a running agent can be in\n"
-             "(starting, booting, ready, stopping, restarting) is reported as stale, with the\n"
-             "last known state. Exit 0 when an agent is running and the VM is ready, 1 when\n"
-             "not (the reason is printed), 2 on a usage error.");
+        puts("Usage: ephemerd-vmhost status [--data-dir DIR]\n\n"
+             "Prints the agent's health (DIR/status.json; DIR defaults to the platform's data\n"
+             "directory, /var/lib/ephemerd-vm on Linux, %ProgramData%\\ephemerd on Windows).\n"
+             "The data dir's lock tells whether an agent is running: without one, a state that\n"
+             "only a running agent can be in (starting, booting, ready, reloading, stopping,\n"
+             "restarting) is reported as stale, with the last known state. Exit 0 when an\n"
+             "agent is running and the VM is ready, 1 when not (the reason is printed), 2 on a\n"
+             "usage error.");
         return EXIT_OK;
     }
-    if (argc != 3 || strcmp(argv[1], "--data-dir") != 0) {
-        fputs("Usage: ephemerd-vmhost status --data-dir DIR\n", stderr);
+    if (argc != 1 && (argc != 3 || strcmp(argv[1], "--data-dir") != 0)) {
+        fputs("Usage: ephemerd-vmhost status [--data-dir DIR]\n", stderr);
         return EXIT_USAGE;
     }
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/status.json", argv[2]);
+    char dir[DATADIR_PATH_MAX], path[DATADIR_PATH_MAX];
+    if (cli_data_dir(argc == 3 ? argv[2] : NULL, dir, sizeof(dir)) < 0 ||
+        cli_data_file(dir, "status.json", path, sizeof(path)) < 0)
+        return EXIT_FAIL;
     struct vm_status s;
     struct evm_err err = {0};
     if (status_read(path, &s, &err) < 0) {
@@ -33,7 +39,7 @@ int cmd_status(int argc, char **argv)
     }
     /* The document outlives its agent: only a running agent makes its state current. */
     bool running = false;
-    if (dirlock_held(argv[2], &running, &err) < 0) {
+    if (dirlock_held(dir, &running, &err) < 0) {
         log_error("%s", err.msg);
         return EXIT_FAIL;
     }

@@ -5,8 +5,6 @@
 
 #include <stdio.h>
 
-#define VMHOST_VERSION "0.1.0"
-
 enum {
     EXIT_OK = 0,
     EXIT_FAIL = 1,     /* the command failed; the reason is on stderr */
@@ -20,5 +18,6 @@ int cmd_config(int argc, char **argv); /* `config show` */
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_service(int argc, char **argv); /* `service install|uninstall|start|stop|...` */
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "log.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -21,6 +22,7 @@ static void usage(FILE *f)
           "  run              boot the VM and supervise it\n"
           "  status           print the agent's health\n"
           "  doctor           check whether a boot can work on this host\n"
+          "  service          the agent as a host service (install, start, stop, status...)\n"
           "\n"
           "Run 'ephemerd-vmhost COMMAND --help' for a command's options.\n"
           "Exit codes: 0 success, 1 failure (reason on stderr), 2 usage error,\n"
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-        printf("ephemerd-vmhost %s\n", VMHOST_VERSION);
+        evm_version_print(stdout, "ephemerd-vmhost");
         return EXIT_OK;
     }
     if (strcmp(cmd, "initrd") == 0)
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
         return cmd_status(argc - 1, argv + 1);
     if (strcmp(cmd, "doctor") == 0)
         return cmd_doctor(argc - 1, argv + 1);
+    if (strcmp(cmd, "service") == 0)
+        return cmd_service(argc - 1, argv + 1);
     fprintf(stderr, "ephemerd-vmhost: unknown command '%s' (see --help)\n", cmd);
     return EXIT_USAGE;
 }

@@ -52,47 +52,8 @@ export CC=musl-gcc AR=ar RANLIB=ranlib
 cflags="-Os -ffunction-sections -fdata-sections -isystem $kinc"
 
 # ---- sources ---------------------------------------------------------------------------
-# Prints the unpacked source dir of a bookworm source package (scripts/deps/debsrc.sh, shared
-# with deps-win.sh). When the newest version's files are missing on the mirror (seen with
-# a security update), falls back to the next older version that downloads, unpacked where
-# debsrc.sh caches it.
-# shellcheck disable=SC2010  # ls | grep over Debian's plain tarball names
-srcdir() {
-  local pkg=$1 log=$logs/musl-src-$1.log d
-  # Fetching and unpacking into the shared $deps/src is serialised between dependency
-  # builders that take this lock.
-  exec 8>"$deps/.debsrc.lock"
-  flock 8
-  if d=$("$top/scripts/deps/debsrc.sh" "$pkg" 2>"$log"); then flock -u 8; echo "$d"; return 0; fi
-  local aptdir=$deps/apt
-  local opts=(-o "Dir::Etc::SourceParts=$aptdir/sources.list.d" -o "Dir::Etc::SourceList=$aptdir/sources.list"
-              -o "Dir::State::Lists=$aptdir/lists" -o "Dir::Cache=$aptdir/cache" -o "APT::Get::Only-Source=true"
-              -o "Debug::NoLocking=true" -o "APT::Sandbox::User=root")
-  local v
-  for v in $(apt-cache "${opts[@]}" showsrc "$pkg" 2>/dev/null | awk '/^Version:/ {print $2}' | sort -V -r | sed 1d); do
-    local up=${v#*:}; up=${up%-*}
-    local dest=$deps/src/$pkg-$up dl=$deps/dl/$pkg-$v
-    if [ -f "$dest/.debsrc-ok" ]; then flock -u 8; echo "$dest"; return 0; fi
-    rm -rf "$dl" && mkdir -p "$dl"
-    if (cd "$dl" && apt-get -qq "${opts[@]}" source --download-only "$pkg=$v") >>"$log" 2>&1; then
-      local orig
-      orig=$(ls "$dl"/*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -n 1 || true)
-      [ -n "$orig" ] || orig=$(ls "$dl"/*.tar.* | grep -v '\.asc$' | grep -v debian.tar | head -n 1)
-      rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
-      tar -xf "$orig" -C "$dest.tmp" --strip-components=1
-      touch "$dest.tmp/.debsrc-ok"
-      rm -rf "$dest" && mv "$dest.tmp" "$dest"
-      flock -u 8
-      echo "deps-musl: $pkg: newest version not downloadable, using $v" >&2
-      echo "$dest"
-      return 0
-    fi
-  done
-  flock -u 8
-  echo "deps-musl: cannot fetch source package $pkg; see $log" >&2
-  tail -n 20 "$log" >&2
-  return 1
-}
+# The unpacked source dir of a bookworm source package (deps_srcdir, common.sh).
+srcdir() { deps_srcdir musl "$1"; }
 
 # ---- helpers used by the recipes (run inside the lib's scratch dir, stage in $stage) ---
 # A native (not cross) CMake build with musl-gcc: try_run programs are static musl

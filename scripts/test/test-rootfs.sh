@@ -4,7 +4,8 @@
 # the base initrd as /assets/rootfs.tar.gz).
 #
 # Contents: the directory skeleton (bin sbin usr/{bin,sbin,local/bin} etc var/lib/ephemerd
-# root 0700, tmp 1777, run proc sys dev), etc/os-release naming the "ephemerd test rootfs",
+# root 0700, tmp 1777, run proc sys dev), etc/os-release naming the "ephemerd test rootfs"
+# (or $ROOTFS_NAME, with ID $ROOTFS_ID),
 # and a root-only etc/passwd and etc/group. No daemon binary: init installs
 # usr/local/bin/ephemerd-linux from the boot initrd's tail on every boot, and creates
 # etc/ephemerd itself. Directories are real directories (no merged-/usr symlinks), so
@@ -39,11 +40,10 @@ mkdir -p "$r/root" "$r/tmp"
 chmod 0700 "$r/root"
 chmod 1777 "$r/tmp"
 
-cat >"$r/etc/os-release" <<'EOF'
-NAME="ephemerd test rootfs"
-PRETTY_NAME="ephemerd test rootfs"
-ID=ephemerd-test
-EOF
+# The release builds its own (scripts/release/release.sh) with another name and id.
+name=${ROOTFS_NAME:-ephemerd test rootfs}
+id=${ROOTFS_ID:-ephemerd-test}
+printf 'NAME="%s"\nPRETTY_NAME="%s"\nID=%s\n' "$name" "$name" "$id" >"$r/etc/os-release"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
 echo 'root:x:0:' >"$r/etc/group"
 chmod 0644 "$r/etc/os-release" "$r/etc/passwd" "$r/etc/group"

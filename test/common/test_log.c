@@ -1,8 +1,11 @@
 /* test_log.c — the log line formats (common/log.h): JSON string escaping (quotes, backslashes,
  * control characters, DEL, invalid UTF-8 as \ufffd, valid UTF-8 kept, never a cut escape or
  * character), the JSON line (fields, UTC timestamp, a long message cut into a still-valid
- * object), the text line as before, the level and format names, and the threshold's
- * precedence: the command line's level over a config's. */
+ * object), the text line as before, the level and format names, the threshold's
+ * precedence: the command line's level over a config's, and the file sink: lines appended
+ * with the time first (text) or as JSON, rotation by size keeping K old files, the rotation
+ * step on its own (replacing existing files, as Windows' rename does not), a rotation that
+ * fails losing no line, a bad size. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +17,9 @@
 
 #include <cmocka.h>
 
+#include "fileutil.h"
 #include "log.h"
+#include "testutil.h"
 
 static void expect_escape(const char *in, const char *want)
 {
@@ -168,13 +173,206 @@ static void test_precedence(void **state)
     log_init(NULL, LOG_INFO);
 }
 
+/* ---- the file sink ---------------------------------------------------------------------- */
+
+static char *slurp(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    char *s = tu_read(p, NULL);
+    free(p);
+    return s;
+}
+
+static void put(const char *dir, const char *name, const char *text)
+{
+    char *p = tu_path(dir, name);
+    tu_write(p, text, strlen(text));
+    free(p);
+}
+
+static unsigned count_lines(const char *s)
+{
+    unsigned n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Each rotation shifts the chain by one; the oldest beyond keep is dropped; a gap is skipped. */
+static void test_rotate_files(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *log = tu_path(dir, "v.log");
+    put(dir, "v.log", "now");
+    put(dir, "v.log.1", "one");
+    put(dir, "v.log.2", "two");
+    struct evm_err err = {0};
+    assert_int_equal(log_rotate_files(log, 2, &err), 0);
+    char *s = slurp(dir, "v.log");
+    assert_null(s);
+    s = slurp(dir, "v.log.1");
+    assert_string_equal(s, "now");
+    free(s);
+    s = slurp(dir, "v.log.2");
+    assert_string_equal(s, "one"); /* "two" was the oldest: gone */
+    free(s);
+    assert_null(slurp(dir, "v.log.3"));
+    /* A gap: v.log is missing, v.log.1 moves on. */
+    assert_int_equal(log_rotate_files(log, 3, &err), 0);
+    assert_null(slurp(dir, "v.log.1"));
+    s = slurp(dir, "v.log.2");
+    assert_string_equal(s, "now");
+    free(s);
+    /* keep 0: the file is removed. */
+    put(dir, "v.log", "x");
+    assert_int_equal(log_rotate_files(log, 0, &err), 0);
+    assert_null(slurp(dir, "v.log"));
+    free(log);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Text lines carry the UTC time first; the sink appends to what the file held. */
+static void test_file_sink_text(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *log = tu_path(dir, "v.log");
+    put(dir, "v.log", "earlier line\n");
+    struct evm_err err = {0};
+    log_init("prog", LOG_INFO);
+    assert_int_equal(log_file_open(log, 1 << 20, 2, &err), 0);
+    log_info("hello %d", 42);
+    log_debug("not at this level");
+    log_warn("careful");
+    log_file_close();
+    log_info("after the close: stderr only");
+    char *s = slurp(dir, "v.log");
+    assert_non_null(s);
+    assert_true(strncmp(s, "earlier line\n", 13) == 0);
+    const char *l1 = s + 13, *l2 = strchr(l1, '\n') + 1;
+    /* "YYYY-MM-DDTHH:MM:SSZ prog: hello 42" */
+    assert_int_equal(l1[4], '-');
+    assert_int_equal(l1[10], 'T');
+    assert_int_equal(l1[19], 'Z');
+    assert_true(strncmp(l1 + 20, " prog: hello 42\n", 16) == 0);
+    assert_true(strncmp(l2 + 20, " prog: warning: careful\n", 24) == 0);
+    assert_int_equal(count_lines(s), 3);
+    free(s);
+    free(log);
+    tu_rmrf(dir);
+    free(dir);
+    log_init(NULL, LOG_INFO);
+}
+
+/* JSON lines go to the file as they are (the time is inside). */
+static void test_file_sink_json(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *log = tu_path(dir, "v.log");
+    struct evm_err err = {0};
+    log_init("prog", LOG_INFO);
+    log_configure(LOG_INFO, LOG_FORMAT_JSON);
+    assert_int_equal(log_file_open(log, 1 << 20, 1, &err), 0);
+    log_error("bad \"thing\"");
+    log_file_close();
+    char *s = slurp(dir, "v.log");
+    assert_non_null(s);
+    assert_true(strncmp(s, "{\"ts\":\"", 7) == 0);
+    assert_non_null(strstr(s, "\"level\":\"error\",\"program\":\"prog\",\"msg\":\"bad "
+                              "\\\"thing\\\"\"}\n"));
+    free(s);
+    free(log);
+    tu_rmrf(dir);
+    free(dir);
+    log_init(NULL, LOG_INFO);
+}
+
+/* Past max bytes the file is rotated: at most keep old files, none over the limit, the newest
+ * lines in the current file, no line lost among those kept. */
+static void test_file_sink_rotation(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *log = tu_path(dir, "v.log");
+    struct evm_err err = {0};
+    log_init("p", LOG_INFO);
+    enum { MAX = 200, LINES = 40 };
+    assert_int_equal(log_file_open(log, MAX, 2, &err), 0);
+    for (int i = 0; i < LINES; i++)
+        log_info("line %02d", i); /* 20 + 1 + 12 = 33 bytes each: 6 per file */
+    log_file_close();
+    char *cur = slurp(dir, "v.log"), *o1 = slurp(dir, "v.log.1"), *o2 = slurp(dir, "v.log.2");
+    assert_non_null(cur);
+    assert_non_null(o1);
+    assert_non_null(o2);
+    assert_null(slurp(dir, "v.log.3"));
+    assert_true(strlen(cur) <= MAX && strlen(o1) <= MAX && strlen(o2) <= MAX);
+    assert_int_equal(count_lines(o1), 6);
+    assert_int_equal(count_lines(o2), 6);
+    assert_non_null(strstr(cur, "p: line 39\n"));
+    /* The three files hold the last lines in order, with nothing missing between them. */
+    unsigned first = LINES - count_lines(cur) - 12;
+    char want[32];
+    snprintf(want, sizeof(want), "p: line %02u\n", first);
+    assert_non_null(strstr(o2, want));
+    snprintf(want, sizeof(want), "p: line %02u\n", first + 6);
+    assert_non_null(strstr(o1, want));
+    free(cur);
+    free(o1);
+    free(o2);
+    assert_int_equal(log_file_open(log, 0, 1, &err), -EINVAL);
+    free(log);
+    tu_rmrf(dir);
+    free(dir);
+    log_init(NULL, LOG_INFO);
+}
+
+/* A rotation that cannot happen (v.log.1 is a directory that is not empty) loses no line: they
+ * go on into v.log. */
+static void test_file_sink_rotation_fails(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *log = tu_path(dir, "v.log"), *blocker = tu_path(dir, "v.log.1");
+    struct evm_err err = {0};
+    assert_int_equal(mkdir_p(blocker, &err), 0);
+    put(blocker, "inside", "x");
+    log_init("p", LOG_INFO);
+    assert_int_equal(log_file_open(log, 100, 1, &err), 0);
+    for (int i = 0; i < 10; i++)
+        log_info("line %02d", i);
+    log_file_close();
+    char *cur = slurp(dir, "v.log");
+    assert_non_null(cur);
+    assert_int_equal(count_lines(cur), 10);
+    assert_non_null(strstr(cur, "p: line 00\n"));
+    assert_non_null(strstr(cur, "p: line 09\n"));
+    free(cur);
+    free(log);
+    free(blocker);
+    tu_rmrf(dir);
+    free(dir);
+    log_init(NULL, LOG_INFO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),     cmocka_unit_test(test_escape_never_cut),
-        cmocka_unit_test(test_json_line),  cmocka_unit_test(test_json_line_cut),
-        cmocka_unit_test(test_text_line),  cmocka_unit_test(test_names),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_escape_never_cut),
+        cmocka_unit_test(test_json_line),
+        cmocka_unit_test(test_json_line_cut),
+        cmocka_unit_test(test_text_line),
+        cmocka_unit_test(test_names),
         cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_rotate_files),
+        cmocka_unit_test(test_file_sink_text),
+        cmocka_unit_test(test_file_sink_json),
+        cmocka_unit_test(test_file_sink_rotation),
+        cmocka_unit_test(test_file_sink_rotation_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

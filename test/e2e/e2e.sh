@@ -19,11 +19,20 @@
 #     masquerade, kernel module autoloading, iptables-nft DNAT, overlay, cgroup limits, a runc
 #     container) must all pass; a failure names the first failed check. Own data dir
 #     ($work/data-workload).
+#  14 reload (issue 12): SIGHUP with config.toml unchanged keeps the VM (same boot id, no
+#     stop); a broken file is logged and the VM kept; a change stops the VM in order (its
+#     console stop request) and boots it again with a new boot id, ready, not counted as a
+#     failure. A fresh data dir.
+#  15 systemd's notify protocol on a socket the test owns (a python3 receiver as
+#     NOTIFY_SOCKET): STATUS= lines for the boot's stages, READY=1, RELOADING=1 with
+#     MONOTONIC_USEC= and READY=1 again after a reload, STOPPING=1 on SIGTERM; QEMU does not
+#     inherit NOTIFY_SOCKET; a failed --once boot ends with STATUS=failed and ERRNO=.
 # Every VM the agent stops is stopped by the console stop request (design §4), never by the
 # backend's fallback (ctrl-alt-delete, quit): stopped_on_console checks it.
 # Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/test/e2e-assets.sh's outputs)
 # E2E_ONLY="1 11" runs only the scenarios with those numbers (default: all). Scenario 2 reuses
-# the disk scenario 1 leaves, and 3-10 the data dir: run them after 1. 12 and 13 stand alone.
+# the disk scenario 1 leaves, and 3-10 the data dir: run them after 1. 12, 13 and 14 stand
+# alone; 15 reuses the data dir 14 leaves (or makes one).
 # Every scenario is bounded; no QEMU is left behind (checked at the end).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -342,6 +351,128 @@ TOML
   return $ok
 }
 
+# ---- the service interface (issue 12): reload on SIGHUP, systemd's notify protocol ------
+
+# wait_lines TEXT FILE COUNT PID: FILE holds COUNT lines with TEXT, before the agent PID exits
+# (E2E_TIMEOUT at most).
+wait_lines() {
+  for _ in $(seq 1 $((timeout_s * 5))); do
+    [ "$(grep -cF -- "$1" "$2" 2>/dev/null)" -ge "$3" ] && return 0
+    kill -0 "$4" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
+# stop_agent PID: SIGTERM, at most 60 s to exit; its exit code in $stop_rc (137 when killed).
+stop_agent() {
+  stop_rc=0
+  kill -TERM "$1"
+  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$1" 2>/dev/null; then kill -9 "$1"; fi
+  wait "$1" || stop_rc=$?
+}
+
+status_boot_id() { sed -n 's/.*"boot_id":[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$data/status.json"; }
+
+s14_reload() {
+  fresh_data; write_config false ""
+  : > "$data/vm/linux/console.log"
+  "$vmhost" run --data-dir "$data" > "$log/s14.out" 2>&1 &
+  local pid=$! ok=0 o=$log/s14.out c=$log/s14.console id1 id2
+  wait_lines "vm ready in" "$o" 1 "$pid" || { say "    not ready"; stop_agent "$pid"; return 1; }
+  id1=$(status_boot_id)
+  # 1. SIGHUP, the same file: the VM keeps running.
+  kill -HUP "$pid"
+  check "no change: said so" wait_lines "reload: nothing that affects the VM changed" "$o" 1 "$pid" || ok=1
+  check "no change: the same boot" test "$(status_boot_id)" = "$id1" || ok=1
+  check "no change: no stop request" hasnt "console stop request" "$o" || ok=1
+  "$vmhost" status --data-dir "$data" > "$log/s14.status" 2>&1
+  check "no change: status still ready (exit 0)" test $? -eq 0 || ok=1
+  # 2. A broken file: logged, the running VM kept.
+  cp "$data/config.toml" "$log/s14.good.toml"
+  printf '[vm.linux]\ncpus = "two"\n' > "$data/config.toml"
+  kill -HUP "$pid"
+  check "broken file: the error logged" wait_lines "keeping the running VM and its config" "$o" 1 "$pid" || ok=1
+  check "broken file: names the key" grep -q 'error: reload: .*config.toml:2: .*cpus' "$o" || ok=1
+  check "broken file: the same boot" test "$(status_boot_id)" = "$id1" || ok=1
+  # 3. A change (allow_privileged: the embedded file and the command line): orderly restart.
+  write_config true ""
+  kill -HUP "$pid"
+  check "change: ready again" wait_lines "vm ready in" "$o" 2 "$pid" || ok=1
+  id2=$(status_boot_id)
+  cp "$data/vm/linux/console.log" "$c"
+  check "change: what changed, logged" has "reload: config.toml changed what the VM is (embedded config.toml, kernel command line): restarting the VM in order" "$o" || ok=1
+  check "change: a new boot id" test -n "$id2" -a "$id2" != "$id1" || ok=1
+  check "change: the old boot stopped by its console stop request" has "stop requested on the console (boot id $id1)" "$c" || ok=1
+  check "change: stopped in order, booted again" has "VM stopped for the reload (qemu exited with status 0 (guest powered off)); booting it again" "$o" || ok=1
+  check "change: no fallback stop" hasnt_re 'ctrl-alt-delete|quitting qemu|killing it' "$o" || ok=1
+  check "change: not counted as a failure" hasnt_re 'restarting the VM in [0-9]|failed to become ready' "$o" || ok=1
+  check "change: status ready, 0 restarts" grep -q '"restarts":	0' "$data/status.json" || ok=1
+  check "change: the new file reached the guest" has "STANDIN config sha256=$(sha "$data/config.toml")" "$c" || ok=1
+  check "change: the new command line" has "(dind=1 allow_privileged=1 host_config=yes)" "$c" || ok=1
+  check "no secret in the agent log" hasnt "e2e-secret-token" "$o" || ok=1
+  stop_agent "$pid"
+  cp "$data/vm/linux/console.log" "$c"
+  check "SIGTERM: exit 0 (got $stop_rc)" test "$stop_rc" -eq 0 || ok=1
+  stopped_on_console "$o" "$c" || ok=1
+  return $ok
+}
+
+# A receiver of notify datagrams on a socket the test owns: one line per datagram, its
+# newlines shown as " | ".
+notify_receiver() { # notify_receiver SOCKET OUT
+  rm -f "$1"
+  python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "w", buffering=1)
+while True:
+    out.write(s.recv(4096).decode().replace("\n", " | ") + "\n")
+' "$1" "$2" &
+  for _ in $(seq 1 50); do [ -S "$1" ] && return 0; sleep 0.1; done
+  return 1
+}
+
+s15_notify() {
+  local sock=$work/notify.sock n=$log/s15.notify o=$log/s15.out ok=0 rpid pid q
+  : > "$n"
+  notify_receiver "$sock" "$n" || { say "    no notify receiver"; return 1; }
+  rpid=$!
+  [ -d "$data/vm/linux" ] || fresh_data
+  write_config false ""
+  NOTIFY_SOCKET=$sock "$vmhost" run --data-dir "$data" > "$o" 2>&1 &
+  pid=$!
+  if ! wait_lines "READY=1" "$n" 1 "$pid"; then
+    say "    no READY=1"; stop_agent "$pid"; kill "$rpid"; wait "$rpid" 2>/dev/null; return 1
+  fi
+  check "STATUS: boot started" grep -q '^STATUS=booting: starting boot [0-9a-f]\{32\}$' "$n" || ok=1
+  check "STATUS: guest stages" grep -q '^STATUS=booting: guest stage ' "$n" || ok=1
+  check "STATUS: guest address" grep -q '^STATUS=booting: guest address ' "$n" || ok=1
+  check "READY=1 with where the ports are" grep -q '^READY=1 | STATUS=ready: containerd 127.0.0.1:[0-9]*, dispatch' "$n" || ok=1
+  q=$(pgrep -f "qemu-system-x86_64.*$data" | head -n 1)
+  check "QEMU did not inherit NOTIFY_SOCKET" test -n "$q" -a "$(tr '\0' '\n' < "/proc/$q/environ" | grep -c '^NOTIFY_SOCKET=')" -eq 0 || ok=1
+  write_config true ""
+  kill -HUP "$pid"
+  check "READY=1 again after the reload" wait_lines "READY=1" "$n" 2 "$pid" || ok=1
+  check "RELOADING=1 with MONOTONIC_USEC" grep -q '^RELOADING=1 | MONOTONIC_USEC=[0-9]* | STATUS=reloading: config.toml changed' "$n" || ok=1
+  stop_agent "$pid"
+  check "SIGTERM: exit 0 (got $stop_rc)" test "$stop_rc" -eq 0 || ok=1
+  check "STOPPING=1 with the reason" grep -q '^STOPPING=1 | STATUS=stopping: signal 15$' "$n" || ok=1
+  check "STOPPING=1 is the last word" test "$(tail -n 1 "$n" | cut -c1-10)" = "STOPPING=1" || ok=1
+  # A failed boot: STATUS=failed, then ERRNO= as the agent gives up.
+  write_config false "[standin]
+exit_after_ms = 0
+exit_code = 3"
+  NOTIFY_SOCKET=$sock run_vm s15-fail && { say "    run succeeded although the daemon exited"; ok=1; }
+  check "STATUS=failed with the reason" grep -q '^STATUS=failed: the guest daemon exited with status 3' "$n" || ok=1
+  check "ERRNO= at the end" grep -q '^ERRNO=[1-9][0-9]* | STATUS=failed: the guest daemon exited with status 3' "$n" || ok=1
+  kill "$rpid"; wait "$rpid" 2>/dev/null
+  rm -f "$sock"
+  return $ok
+}
+
 # workload_probe NAME KERNEL BASE_INITRD: boots the workload variant on a blank disk with
 # the stand-in in probe mode; every probe check passes, else fails naming the first failed
 # one (the guest's PROBE lines are printed). The agent runs in service mode and is stopped
@@ -412,6 +543,8 @@ scenario "10 a stop request for another boot is ignored" s10_foreign_stop_ignore
 scenario "11 a 2 GiB disk: swap capped, boots" s11_small_disk
 scenario "12 workload probe, default kernel ($KERNEL_VERSION)" s12_workload_default
 scenario "13 workload probe, cloud kernel (${CLOUD_KERNEL_VERSION:-none})" s13_workload_cloud
+scenario "14 reload: SIGHUP with no change, a broken file, a change" s14_reload
+scenario "15 systemd notify: STATUS, READY, RELOADING, STOPPING, ERRNO" s15_notify
 
 if pgrep -f "qemu-system-x86_64.*$data" >/dev/null; then
   say "  FAIL  stray QEMU left behind"; pkill -9 -f "qemu-system-x86_64.*$data"; failed=$((failed + 1))

@@ -1,8 +1,8 @@
 /* test_status_stale_posix.c — `status` tells a live agent from a dead one by the data dir's
  * lock: a "ready" document without an agent is stale (exit 1, the last known state named);
  * with the lock held by an agent it is current (exit 0); a final state ("stopped") stays as it
- * is, with a note that no agent runs. dirlock_held never creates the lock file. Runs the real
- * binary (EVM_VMHOST). */
+ * is, with a note that no agent runs; "reloading" is a live state like "ready", not ready.
+ * dirlock_held never creates the lock file. Runs the real binary (EVM_VMHOST). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,6 +103,31 @@ static void test_ready_without_agent_is_stale(void **state)
     free(dir);
 }
 
+/* A reload's restart (issue 12) is a running agent's state too: stale without one, and not
+ * ready (exit 1) with one. */
+static void test_reloading_state(void **state)
+{
+    (void)state;
+    if (!getenv("EVM_VMHOST"))
+        skip();
+    char *dir = tu_tmpdir();
+    write_state(dir, "reloading");
+    char *out;
+    assert_int_equal(run_status(dir, &out), 1);
+    assert_non_null(
+        strstr(out, "state:      stale (no agent is running; last known state: reloading)"));
+    free(out);
+    struct dirlock l = {.fd = -1};
+    struct evm_err err = {0};
+    assert_int_equal(dirlock_acquire(dir, &l, &err), 0);
+    assert_int_equal(run_status(dir, &out), 1);
+    assert_non_null(strstr(out, "state:      reloading\n"));
+    free(out);
+    dirlock_release(&l);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void test_final_state_without_agent(void **state)
 {
     (void)state;
@@ -123,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_probe_never_creates_the_lock),
         cmocka_unit_test(test_ready_without_agent_is_stale),
+        cmocka_unit_test(test_reloading_state),
         cmocka_unit_test(test_final_state_without_agent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

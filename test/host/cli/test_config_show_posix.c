@@ -337,8 +337,9 @@ static void test_usage(void **state)
     const char *const *const bad[] = {
         (const char *const[]){"config", NULL},
         (const char *const[]){"config", "frob", NULL},
-        (const char *const[]){"config", "show", NULL},
-        (const char *const[]){"config", "show", "--json", NULL},
+        /* --data-dir is optional (the platform's default), but needs its value */
+        (const char *const[]){"config", "show", "--data-dir", NULL},
+        (const char *const[]){"config", "show", "--json", "extra", NULL},
         (const char *const[]){"config", "show", "--data-dir", ".", "--config", "x", NULL},
         (const char *const[]){"config", "show", "--data-dir", ".", "extra", NULL},
         (const char *const[]){"config", "show", "--data-dir", ".", "--disk-timeout", "0", NULL},
