@@ -53,7 +53,7 @@
 #define ROOTFS_TARBALL "/assets/rootfs.tar.gz"
 #define TAIL_CONFIG_PATH "/" TAIL_CONFIG
 #define TAIL_BINARY_PATH "/" TAIL_BINARY
-#define SWAPFILE NEWROOT "/swapfile"
+#define SWAPFILE "/swapfile" /* in the new root: swap comes after the launch */
 #define DHCP_TIMEOUT_MS 15000u
 /* How long the network waits for an ethernet interface once the eager modules are in (a
  * VMBus NIC appears when its channel offer is handled, after hv_netvsc is loaded), and how
@@ -75,6 +75,7 @@ struct init {
     char release[65];      /* uname -r */
     bool on_demand;        /* the new root loads modules on demand (modprobe + index) */
     struct modlater later; /* the modules after the launch */
+    struct swap_job swap;  /* swap, after the launch */
 };
 
 /* A fatal error: report it where the host looks, then do what ephemerd.on_fatal says.
@@ -311,9 +312,8 @@ static void step_disk(struct init *in)
              formatted ? " (new filesystem)" : "");
 }
 
-/* 7. First populate; the daemon binary every boot; swap, sized to what the disk holds once
- * the rootfs is in place (swap_setup: made when missing, kept as it is once made, never
- * fatal: a disk with no room for it boots without swap). No room for the rootfs is fatal. */
+/* 7. First populate; the daemon binary every boot. No room for the rootfs is fatal. Swap
+ * comes after the launch (daemon_started). */
 static void step_populate(struct init *in)
 {
     struct evm_err err = {0};
@@ -324,7 +324,6 @@ static void step_populate(struct init *in)
     }
     if (install_daemon(NEWROOT, TAIL_BINARY_PATH, &err) < 0)
         fatal(in, "populate", err.msg);
-    swap_setup(SWAPFILE, in->params.swap_mb, NULL);
 }
 
 /* 8. Sysctls. */
@@ -411,11 +410,20 @@ static void step_switch_root(struct init *in)
         log_warn("kernel.modprobe: %s", err.msg);
 }
 
-/* The supervise hook: the daemon runs; the modules after the launch start. */
+/* The supervise hook: the daemon runs; what it does not need to start begins now, on
+ * threads of their own at a lower priority: swap, sized to what the disk holds (swap_setup:
+ * made when missing, kept as it is once made, never fatal: a disk with no room for it runs
+ * without swap), and the modules after the launch. */
 static void daemon_started(void *ctx, long pid)
 {
     struct init *in = ctx;
     (void)pid;
+    struct evm_err serr = {0};
+    in->swap = (struct swap_job){.path = SWAPFILE, .requested_mb = in->params.swap_mb};
+    if (swap_job_start(&in->swap, &serr) < 0) {
+        log_warn("%s: swap in the foreground", serr.msg);
+        swap_setup(SWAPFILE, in->params.swap_mb, NULL);
+    }
     if (in->modfd < 0)
         return;
     in->later = (struct modlater){.dirfd = in->modfd,

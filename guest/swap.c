@@ -1,18 +1,22 @@
 /* swap.c — the swapfile: its size by the documented rule (swap_size_mb: what the root
  * filesystem can hold), allocated with fallocate (zeros written where that is not
  * supported), a swap v1 header written here instead of exec'ing mkswap, atomic rename into
- * place; swapon on a regular file only; swap_setup, step 7's never-fatal sequence. */
+ * place; swapon on a regular file only; swap_setup, the never-fatal sequence the init runs on
+ * a thread of its own after the launch (swap_job). */
 #include "swap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/swap.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cmdline.h" /* SWAP_FS_DIVISOR, SWAP_RESERVE_MB, SWAP_MIN_MB */
@@ -389,4 +393,31 @@ void swap_setup(const char *path, unsigned requested_mb, struct swap_outcome *ou
     }
     if (out)
         *out = o;
+}
+
+static void *swap_job_main(void *arg)
+{
+    struct swap_job *job = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SWAP_NICE) != 0)
+        log_debug("setpriority: %s", strerror(errno));
+    swap_setup(job->path, job->requested_mb, &job->out);
+    return NULL;
+}
+
+int swap_job_start(struct swap_job *job, struct evm_err *err)
+{
+    memset(&job->out, 0, sizeof(job->out));
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&job->th, NULL, swap_job_main, job);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0)
+        return evm_errf(err, e, "starting the swap thread: %s", strerror(e));
+    return 0;
+}
+
+void swap_job_wait(struct swap_job *job)
+{
+    pthread_join(job->th, NULL);
 }

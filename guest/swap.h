@@ -4,6 +4,7 @@
 #ifndef EVM_GUEST_SWAP_H
 #define EVM_GUEST_SWAP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,6 +35,21 @@ struct swap_outcome {
  * it exists, is enabled. Every failure (statvfs, no room, swapon) is a warning and the boot
  * goes on without swap. out may be NULL. */
 void swap_setup(const char *path, unsigned requested_mb, struct swap_outcome *out);
+
+/* swap_setup on a thread of its own at nice SWAP_NICE (every signal blocked in it): the init
+ * runs it after the daemon's launch, since nothing before the launch needs swap and swapon
+ * (and a first boot's allocation) is among the slowest steps of the boot. */
+#define SWAP_NICE 10
+struct swap_job {
+    const char *path;
+    unsigned requested_mb;
+    struct swap_outcome out; /* valid after swap_job_wait */
+    pthread_t th;
+};
+int swap_job_start(struct swap_job *job, struct evm_err *err);
+
+/* Waits for the thread (tests; PID 1 never does). */
+void swap_job_wait(struct swap_job *job);
 
 /* Creates path as a swapfile of mb MiB (mb == 0: nothing, returns 0):
  * a temporary "<path>.new" (a leftover of an interrupted run is removed first) is created

@@ -340,14 +340,14 @@ TOML
   check "root disk is 2 GiB" test "$(stat -c %s "$data/vm/linux/root.img")" -eq $((2 << 30)) || ok=1
   check "agent noted the cap at config time" grep -q 'default swap of 4096 MiB.*2 GiB root disk.*at most 512 MiB' "$o" || ok=1
   check "guest warned: capped swap" grep -qE 'ephemerd-init: warning: swap: 4096 MiB requested, [0-9]+ MiB granted' "$c" || ok=1
-  mb=$(grep -oE 'swap: enabled /newroot/swapfile \([0-9]+ MiB\)' "$c" | grep -oE '[0-9]+' | head -n 1)
+  mb=$(grep -oE 'swap: enabled /swapfile \([0-9]+ MiB\)' "$c" | grep -oE '[0-9]+' | head -n 1)
   check "swap enabled at the capped size (${mb:-none} MiB)" between "${mb:-0}" 64 512 || ok=1
   stopped_on_console "$o" "$c" || ok=1
   run_vm s11-second || { say "    second run exited $?"; return 1; }
   c=$log/s11-second.console
   check "second boot: ready" has "vm ready in" "$log/s11-second.out" || ok=1
   check "second boot: swapfile kept, no new sizing" hasnt "MiB requested" "$c" || ok=1
-  check "second boot: same swapfile enabled" has "swap: enabled /newroot/swapfile (${mb:-?} MiB)" "$c" || ok=1
+  check "second boot: same swapfile enabled" has "swap: enabled /swapfile (${mb:-?} MiB)" "$c" || ok=1
   return $ok
 }
 

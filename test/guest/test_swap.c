@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/swap.h>
@@ -428,13 +429,47 @@ static void test_setup_small_fs(void **state)
     free(dir);
 }
 
+/* The job after the launch: swap_setup on a thread of its own, at nice SWAP_NICE (the
+ * thread's own priority: the caller's is untouched), its outcome handed back. */
+static void test_job_runs_setup_on_its_own_thread(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "swapfile");
+    int before = getpriority(PRIO_PROCESS, 0);
+    struct swap_job job = {.path = path, .requested_mb = 0};
+    struct evm_err err = {0};
+    assert_int_equal(swap_job_start(&job, &err), 0);
+    swap_job_wait(&job);
+    assert_false(job.out.created);
+    assert_false(job.out.enabled);
+    assert_int_equal(file_size(path), -1); /* requested 0: nothing made */
+    assert_int_equal(getpriority(PRIO_PROCESS, 0), before);
+    /* An existing swapfile: the job tries to enable it (a warning where swapon cannot). */
+    assert_int_equal(swap_create(path, 1, &err), 0);
+    job = (struct swap_job){.path = path, .requested_mb = 64};
+    assert_int_equal(swap_job_start(&job, &err), 0);
+    swap_job_wait(&job);
+    if (job.out.enabled)
+        assert_int_equal(swapoff(path), 0);
+    assert_false(job.out.created);
+    assert_int_equal(file_size(path), 1 << 20);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_16mib),    cmocka_unit_test(test_create_edge_cases),
-        cmocka_unit_test(test_enable_refusals), cmocka_unit_test(test_swapon),
-        cmocka_unit_test(test_size_rule),       cmocka_unit_test(test_setup_keeps_existing),
+        cmocka_unit_test(test_create_16mib),
+        cmocka_unit_test(test_create_edge_cases),
+        cmocka_unit_test(test_enable_refusals),
+        cmocka_unit_test(test_swapon),
+        cmocka_unit_test(test_size_rule),
+        cmocka_unit_test(test_setup_keeps_existing),
         cmocka_unit_test(test_setup_small_fs),
+        cmocka_unit_test(test_job_runs_setup_on_its_own_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
