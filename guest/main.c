@@ -215,6 +215,17 @@ static void step_mounts(struct init *in)
     log_info("ephemerd-init %s (commit %s) starting", EVM_VERSION, EVM_COMMIT);
 }
 
+/* Whether fds 0-2 are open: the kernel opens /dev/console for init when the initramfs (or
+ * its own built-in one) has it. Only then may threads open files before step 1 makes 0-2 the
+ * console: a file they opened could otherwise take one of them and be replaced under them. */
+static bool std_fds_open(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) < 0)
+            return false;
+    return true;
+}
+
 /* 3. Modules: the eager ones (disk, filesystem, network) start loading on threads of their
  * own; the boot goes on with what does not need them (verify) and waits for them before the
  * network and the disk. The rest load after the launch (modlater.h) or on demand. */
@@ -476,10 +487,15 @@ static int run_init(void)
     console_init(&in.con, STDERR_FILENO);
     boot_params_defaults(&in.params);
 
-    step_mounts(&in); /* first: until then fds 0-2 may not be open */
+    /* 3. on its own threads while 1., 2. and 5. run; after 1. when fds 0-2 are not open */
+    bool modules_first = std_fds_open();
+    if (modules_first)
+        step_modules_start(&in);
+    step_mounts(&in);
     step_done(&in, "mounts");
-    step_modules_start(&in); /* 3., on its own threads while 2. and 5. run */
-    parse_cmdline(&in);      /* 2. */
+    if (!modules_first)
+        step_modules_start(&in);
+    parse_cmdline(&in); /* 2. */
     step_done(&in, "cmdline");
     step_network_start(&in); /* 4., once its driver is in, while 3. and 5.-8. run */
     bool host_config = step_verify(&in);
