@@ -18,6 +18,12 @@ if [ "$variant" = wine ]; then
   export WINEDLLOVERRIDES="mscoree,mshtml="
   mkdir -p "$WINEPREFIX"
   run=("$loader")
+  wineserver=$(dirname "$loader")/wineserver
+  [ -x "$wineserver" ] || wineserver=$(command -v wineserver || echo /usr/lib/wine/wineserver64)
+  # One server for the whole run: a server that exits on its idle timeout between two tests
+  # can reset the next test's connection ("wine client error: recvmsg: Connection reset by
+  # peer"). Persistent here, killed once the last test is done.
+  "$wineserver" -p
 fi
 if [ "$variant" = asan ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
@@ -46,6 +52,6 @@ for t in "$@"; do
     bad_bins+=("$name")
   fi
 done
-if [ "$variant" = wine ]; then "$(dirname "${run[0]}")/wineserver" -w 2>/dev/null || wineserver -w 2>/dev/null || true; fi
+if [ "$variant" = wine ]; then "$wineserver" -k 2>/dev/null; "$wineserver" -w 2>/dev/null || true; fi
 echo "$variant: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ ${#bad_bins[@]} -eq 0 ]
