@@ -38,6 +38,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 vmhost=${1:?usage: e2e.sh VMHOST}
 build=${BUILD:-$top/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac   # absolute: a NOTIFY_SOCKET path must be
 work=$build/e2e
 assets=$work/assets
 # shellcheck disable=SC1091
@@ -288,8 +289,8 @@ s9_service_stop() {
   write_config false ""
   : > "$data/vm/linux/console.log"
   "$vmhost" run --data-dir "$data" > "$log/s9.out" 2>&1 &
-  local pid=$! ok=0 i
-  for i in $(seq 1 600); do grep -q 'vm ready in' "$log/s9.out" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  local pid=$! ok=0
+  for _ in $(seq 1 600); do grep -q 'vm ready in' "$log/s9.out" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   check "ready in service mode" has "vm ready in" "$log/s9.out" || { kill -9 "$pid"; wait "$pid"; return 1; }
   "$vmhost" status --data-dir "$data" > "$log/s9.status" 2>&1
   check "status exits 0 while ready" test $? -eq 0 || ok=1
@@ -298,7 +299,7 @@ s9_service_stop() {
   check "a second agent on the data dir is refused" has "another ephemerd-vmhost is running on $data" "$log/s9-second.out" || ok=1
   kill -TERM "$pid"
   local rc=0
-  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; say "    agent did not stop within 60 s"; ok=1; fi
   wait "$pid" || rc=$?
   cp "$data/vm/linux/console.log" "$log/s9.console"
