@@ -29,4 +29,15 @@ struct file_id tu_file_id(const char *path);
 /* Deterministic bytes for a seed (xorshift). */
 void tu_fill(void *buf, size_t len, uint32_t seed);
 
+/* What a command wrote, and its exit code (tu_capture; POSIX only). */
+struct tu_out {
+    int rc;
+    char *out, *err; /* stdout and stderr; free with tu_out_free */
+};
+
+/* Calls cmd(argc, copy of argv) with stdout and stderr redirected to files, and returns what
+ * they received (getopt permutes argv, hence the copy). POSIX only (testutil_posix.c). */
+struct tu_out tu_capture(int (*cmd)(int, char **), int argc, const char **argv);
+void tu_out_free(struct tu_out *o);
+
 #endif

@@ -27,62 +27,17 @@
 
 #define ZERO_ID "00000000000000000000000000000000"
 
-struct out {
-    int rc;
-    char *out, *err; /* what the command wrote on stdout and stderr */
-};
-
-static void out_free(struct out *o)
+static int run_cmd(int argc, char **argv)
 {
-    free(o->out);
-    free(o->err);
-}
-
-static int redirect(int fd, const char *path)
-{
-    int saved = dup(fd);
-    int f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(saved >= 0 && f >= 0);
-    assert_int_equal(dup2(f, fd), fd);
-    close(f);
-    return saved;
-}
-
-static void restore(int fd, int saved)
-{
-    assert_int_equal(dup2(saved, fd), fd);
-    close(saved);
+    return strcmp(argv[0], "run") == 0 ? cmd_run(argc, argv) : cmd_config(argc, argv);
 }
 
 /* Runs a subcommand (argv[0] "config" or "run") with stdout and stderr captured. */
-static struct out run(int argc, const char **argv)
+static struct tu_out run(int argc, const char **argv)
 {
-    char **copy = calloc((size_t)argc + 1, sizeof(char *)); /* getopt permutes argv */
-    assert_non_null(copy);
-    for (int i = 0; i < argc; i++)
-        copy[i] = strdup(argv[i]);
-    char *dir = tu_tmpdir();
-    char *po = tu_path(dir, "stdout"), *pe = tu_path(dir, "stderr");
-    fflush(stdout);
-    fflush(stderr);
-    int so = redirect(STDOUT_FILENO, po), se = redirect(STDERR_FILENO, pe);
-    struct out o;
-    o.rc = strcmp(argv[0], "run") == 0 ? cmd_run(argc, copy) : cmd_config(argc, copy);
-    fflush(stdout);
-    fflush(stderr);
-    restore(STDOUT_FILENO, so);
-    restore(STDERR_FILENO, se);
+    struct tu_out o = tu_capture(run_cmd, argc, argv);
     log_init(NULL, LOG_INFO); /* -v sets the process's level */
-    o.out = tu_read(po, NULL);
-    o.err = tu_read(pe, NULL);
     assert_true(o.out && o.err);
-    tu_rmrf(dir);
-    free(dir);
-    free(po);
-    free(pe);
-    for (int i = 0; i < argc; i++)
-        free(copy[i]);
-    free(copy);
     return o;
 }
 
@@ -120,7 +75,7 @@ static void write_cfg(struct fx *f, const char *text)
 }
 
 /* The parsed JSON document of a successful `config show --json` (cJSON_Delete it). */
-static cJSON *show_json(struct out *o)
+static cJSON *show_json(struct tu_out *o)
 {
     if (o->rc != EXIT_OK)
         fail_msg("exit %d: %s", o->rc, o->err);
@@ -181,7 +136,7 @@ static void test_provenance(void **state)
                  "[log]\n"                       /* 7 */
                  "level = 'warn'\n"              /* 8 */
                  "format = \"json\" # lines\n"); /* 9 */
-    struct out o = RUN("config", "show", "--config", f->cfg, "--json");
+    struct tu_out o = RUN("config", "show", "--config", f->cfg, "--json");
     cJSON *doc = show_json(&o);
     assert_string_equal(config_field(doc, "path"), f->cfg);
     assert_string_equal(config_field(doc, "state"), "ok");
@@ -212,7 +167,7 @@ static void test_provenance(void **state)
     assert_non_null(strstr(cl->valuestring, " ephemerd.root_disk=/dev/vda "));
     assert_non_null(strstr(cl->valuestring, " ephemerd.disk_timeout=60 "));
     cJSON_Delete(doc);
-    out_free(&o);
+    tu_out_free(&o);
 
     /* flags: --disk-timeout, and -v over [log] level (as for run) */
     o = RUN("config", "show", "--config", f->cfg, "--json", "--disk-timeout", "90", "-v");
@@ -229,7 +184,7 @@ static void test_provenance(void **state)
     cl = cJSON_GetObjectItemCaseSensitive(doc, "cmdline");
     assert_non_null(strstr(cl->valuestring, " ephemerd.disk_timeout=90 "));
     cJSON_Delete(doc);
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 /* Every key, always, with a value of its type; nothing else. */
@@ -251,7 +206,7 @@ static void test_json_shape(void **state)
         {"guest.disk_timeout", cJSON_Number},
     };
     write_cfg(f, "vm.linux.memory_mb = 4096\n");
-    struct out o = RUN("config", "show", "--data-dir", f->dir, "--json");
+    struct tu_out o = RUN("config", "show", "--data-dir", f->dir, "--json");
     cJSON *doc = show_json(&o);
     assert_int_equal(cJSON_GetArraySize(doc), 3); /* config, settings, cmdline */
     const cJSON *settings = cJSON_GetObjectItemCaseSensitive(doc, "settings");
@@ -270,7 +225,7 @@ static void test_json_shape(void **state)
     assert_string_equal(config_field(doc, "path"), f->cfg); /* DIR/config.toml */
     assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "cmdline")));
     cJSON_Delete(doc);
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 /* Refused as run refuses it: exit 1, run's exact message on stderr, nothing on stdout. */
@@ -278,7 +233,7 @@ static void test_refused_file(void **state)
 {
     struct fx *f = *state;
     write_cfg(f, "[vm.linux]\nmemory_mb = 100\n");
-    struct out o = RUN("config", "show", "--data-dir", f->dir, "--json");
+    struct tu_out o = RUN("config", "show", "--data-dir", f->dir, "--json");
     assert_int_equal(o.rc, EXIT_FAIL);
     assert_string_equal(o.out, "");
     char want[1024];
@@ -287,11 +242,11 @@ static void test_refused_file(void **state)
              "16777216)\n",
              f->cfg, HOSTCFG_MIN_MEMORY_MB);
     assert_string_equal(o.err, want);
-    struct out r = RUN("run", "--data-dir", f->dir, "--dry-run");
+    struct tu_out r = RUN("run", "--data-dir", f->dir, "--dry-run");
     assert_int_equal(r.rc, EXIT_FAIL);
     assert_string_equal(r.err, o.err);
-    out_free(&r);
-    out_free(&o);
+    tu_out_free(&r);
+    tu_out_free(&o);
 
     /* text output too, and a TOML error in one of our keys */
     write_cfg(f, "[dind]\nenabled = maybe\n");
@@ -300,14 +255,14 @@ static void test_refused_file(void **state)
     assert_string_equal(o.out, "");
     snprintf(want, sizeof(want), "ephemerd-vmhost: error: %s:2: dind.enabled: ", f->cfg);
     assert_memory_equal(o.err, want, strlen(want));
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 /* A missing or unusable file is no error: state and reason say so, every key is the default. */
 static void test_missing_and_unusable(void **state)
 {
     struct fx *f = *state;
-    struct out o = RUN("config", "show", "--data-dir", f->dir, "--json");
+    struct tu_out o = RUN("config", "show", "--data-dir", f->dir, "--json");
     cJSON *doc = show_json(&o);
     assert_string_equal(config_field(doc, "state"), "missing");
     assert_true(strlen(config_field(doc, "reason")) > 0);
@@ -319,7 +274,7 @@ static void test_missing_and_unusable(void **state)
         assert_string_equal(src->valuestring, "default");
     }
     cJSON_Delete(doc);
-    out_free(&o);
+    tu_out_free(&o);
 
     assert_int_equal(mkdir(f->cfg, 0700), 0); /* a directory where the file should be */
     o = RUN("config", "show", "--config", f->cfg, "--json");
@@ -328,7 +283,7 @@ static void test_missing_and_unusable(void **state)
     assert_true(strlen(config_field(doc, "reason")) > 0);
     assert_string_equal(source_of(doc, "vm.linux.cpus"), "default");
     cJSON_Delete(doc);
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 static void test_usage(void **state)
@@ -350,20 +305,20 @@ static void test_usage(void **state)
         int argc = 0;
         while (bad[i][argc])
             argc++;
-        struct out o = run(argc, (const char **)bad[i]);
+        struct tu_out o = run(argc, (const char **)bad[i]);
         if (o.rc != EXIT_USAGE)
             fail_msg("case %zu: exit %d", i, o.rc);
         if (o.out[0] || !o.err[0])
             fail_msg("case %zu: stdout \"%s\", stderr \"%s\"", i, o.out, o.err);
-        out_free(&o);
+        tu_out_free(&o);
     }
-    struct out o = RUN("config", "show", "--help");
+    struct tu_out o = RUN("config", "show", "--help");
     assert_int_equal(o.rc, EXIT_OK);
     assert_non_null(strstr(o.out, "Usage: ephemerd-vmhost config show"));
-    out_free(&o);
+    tu_out_free(&o);
     o = RUN("config", "--help");
     assert_int_equal(o.rc, EXIT_OK);
-    out_free(&o);
+    tu_out_free(&o);
     (void)f;
 }
 
@@ -372,7 +327,7 @@ static void test_text(void **state)
 {
     struct fx *f = *state;
     write_cfg(f, "[vm.linux]\ncpus = 3\n");
-    struct out o = RUN("config", "show", "--data-dir", f->dir, "--disk-timeout", "90");
+    struct tu_out o = RUN("config", "show", "--data-dir", f->dir, "--disk-timeout", "90");
     assert_int_equal(o.rc, EXIT_OK);
     char want[1024];
     snprintf(want, sizeof(want), "config: %s (ok)\n", f->cfg);
@@ -387,7 +342,7 @@ static void test_text(void **state)
     assert_non_null(cl);
     assert_non_null(strchr(cl + 1, '\n'));
     assert_string_equal(strchr(cl + 1, '\n'), "\n"); /* the last line */
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 /* The command line is the one run builds: `run --dry-run`'s QEMU -append, but for the boot
@@ -396,13 +351,13 @@ static void test_cmdline_is_runs(void **state)
 {
     struct fx *f = *state;
     write_cfg(f, "[dind]\nenabled = true\nallow_privileged = true\n[vm.linux]\nswap_mb = 512\n");
-    struct out o = RUN("config", "show", "--data-dir", f->dir, "--json", "--disk-timeout", "7");
+    struct tu_out o = RUN("config", "show", "--data-dir", f->dir, "--json", "--disk-timeout", "7");
     cJSON *doc = show_json(&o);
     char *shown = strdup(cJSON_GetObjectItemCaseSensitive(doc, "cmdline")->valuestring);
     cJSON_Delete(doc);
-    out_free(&o);
+    tu_out_free(&o);
 
-    struct out r = RUN("run", "--data-dir", f->dir, "--dry-run", "--disk-timeout", "7");
+    struct tu_out r = RUN("run", "--data-dir", f->dir, "--dry-run", "--disk-timeout", "7");
     if (r.rc != EXIT_OK)
         fail_msg("run --dry-run: %s", r.err);
     cJSON *plan = cJSON_Parse(r.out);
@@ -425,7 +380,7 @@ static void test_cmdline_is_runs(void **state)
     free(runs);
     free(shown);
     cJSON_Delete(plan);
-    out_free(&r);
+    tu_out_free(&r);
 }
 
 int main(void)

@@ -19,55 +19,11 @@
 #include "log.h"
 #include "testutil.h"
 
-struct out {
-    int rc;
-    char *out, *err;
-};
-
-static int redirect(int fd, const char *path)
-{
-    int saved = dup(fd);
-    int f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(saved >= 0 && f >= 0);
-    assert_int_equal(dup2(f, fd), fd);
-    close(f);
-    return saved;
-}
-
-static void restore(int fd, int saved)
-{
-    assert_int_equal(dup2(saved, fd), fd);
-    close(saved);
-}
-
 /* cmd_service with argv (argv[0] "service"), stdout and stderr captured. */
-static struct out run(int argc, const char **argv)
+static struct tu_out run(int argc, const char **argv)
 {
-    char **copy = calloc((size_t)argc + 1, sizeof(char *)); /* getopt permutes argv */
-    assert_non_null(copy);
-    for (int i = 0; i < argc; i++)
-        copy[i] = strdup(argv[i]);
-    char *dir = tu_tmpdir();
-    char *po = tu_path(dir, "stdout"), *pe = tu_path(dir, "stderr");
-    fflush(stdout);
-    fflush(stderr);
-    int so = redirect(STDOUT_FILENO, po), se = redirect(STDERR_FILENO, pe);
-    struct out o;
-    o.rc = cmd_service(argc, copy);
-    fflush(stdout);
-    fflush(stderr);
-    restore(STDOUT_FILENO, so);
-    restore(STDERR_FILENO, se);
-    o.out = tu_read(po, NULL);
-    o.err = tu_read(pe, NULL);
+    struct tu_out o = tu_capture(cmd_service, argc, argv);
     assert_true(o.out && o.err);
-    tu_rmrf(dir);
-    free(dir);
-    free(po);
-    free(pe);
-    for (int i = 0; i < argc; i++)
-        free(copy[i]);
-    free(copy);
     return o;
 }
 
@@ -75,18 +31,12 @@ static struct out run(int argc, const char **argv)
     run((int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),                       \
         (const char *[]){__VA_ARGS__})
 
-static void out_free(struct out *o)
-{
-    free(o->out);
-    free(o->err);
-}
-
-static void expect_systemd(struct out o)
+static void expect_systemd(struct tu_out o)
 {
     assert_int_equal(o.rc, 2);
     assert_non_null(strstr(o.err, "on Linux the service is the systemd unit ephemerd-vm.service"));
     assert_string_equal(o.out, "");
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 static void test_every_command_names_systemd(void **state)
@@ -105,7 +55,7 @@ static void test_every_command_names_systemd(void **state)
 static void test_help(void **state)
 {
     (void)state;
-    struct out o = RUN("service", "--help");
+    struct tu_out o = RUN("service", "--help");
     assert_int_equal(o.rc, 0);
     static const char *const words[] = {"install",   "uninstall", "start",     "stop",
                                         "status",    "reload",    "run",       "--data-dir",
@@ -113,37 +63,37 @@ static void test_help(void **state)
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         assert_non_null(strstr(o.out, words[i]));
     assert_string_equal(o.err, "");
-    out_free(&o);
+    tu_out_free(&o);
     o = RUN("service", "status", "--help");
     assert_int_equal(o.rc, 0);
     assert_non_null(strstr(o.out, "Usage: ephemerd-vmhost service COMMAND"));
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 static void test_usage_errors(void **state)
 {
     (void)state;
-    struct out o = RUN("service");
+    struct tu_out o = RUN("service");
     assert_int_equal(o.rc, 2);
     assert_non_null(strstr(o.err, "Usage: ephemerd-vmhost service"));
-    out_free(&o);
+    tu_out_free(&o);
     o = RUN("service", "restart");
     assert_int_equal(o.rc, 2);
     assert_non_null(strstr(o.err, "service restart: unknown command"));
-    out_free(&o);
+    tu_out_free(&o);
     o = RUN("service", "start", "--timeout", "soon");
     assert_int_equal(o.rc, 2);
     assert_non_null(strstr(o.err, "--timeout soon: expected a whole number"));
-    out_free(&o);
+    tu_out_free(&o);
     o = RUN("service", "start", "--timeout", "0");
     assert_int_equal(o.rc, 2);
-    out_free(&o);
+    tu_out_free(&o);
     o = RUN("service", "stop", "extra");
     assert_int_equal(o.rc, 2);
-    out_free(&o);
+    tu_out_free(&o);
     o = RUN("service", "status", "--bogus");
     assert_int_equal(o.rc, 2);
-    out_free(&o);
+    tu_out_free(&o);
 }
 
 int main(void)
