@@ -49,6 +49,9 @@ data=$work/data
 log=$work/logs
 mkdir -p "$log"
 timeout_s=${E2E_TIMEOUT:-240}
+# The agent's own limit for a boot, below timeout_s: a boot that hangs ends with the agent's
+# report of the last guest stage reached, not with the agent killed by timeout(1).
+ready_s=${E2E_READY_TIMEOUT:-100}
 
 say() { printf '%s\n' "$*"; }
 check() { # check DESCRIPTION COMMAND...: one assertion inside a scenario
@@ -89,7 +92,8 @@ TOML
 run_vm() {
   local name=$1; shift
   : > "$data/vm/linux/console.log" 2>/dev/null || true
-  timeout -k 10 "$timeout_s" "$vmhost" run --data-dir "$data" --once "$@" > "$log/$name.out" 2>&1
+  timeout -k 10 "$timeout_s" "$vmhost" run --data-dir "$data" --once --ready-timeout "$ready_s" "$@" \
+    > "$log/$name.out" 2>&1
   local rc=$?
   cp "$data/vm/linux/console.log" "$log/$name.console" 2>/dev/null || : > "$log/$name.console"
   return $rc
@@ -105,15 +109,34 @@ selected() { # selected NAME: the scenario's number is in E2E_ONLY, or E2E_ONLY 
 scenario() { # scenario NAME FUNCTION
   local name=$1 fn=$2 t0 t1
   selected "$name" || return 0
+  touch "$log/.scenario-start"
   t0=$(date +%s%N)
   if "$fn"; then
     t1=$(date +%s%N); passed=$((passed + 1))
     say "  ok    $name ($(( (t1 - t0) / 1000000 )) ms)"
   else
     failed=$((failed + 1)); names+=("$name")
-    say "  FAIL  $name — logs: $log/$name.*"
-    tail -n 15 "$log/$name.out" 2>/dev/null | sed 's/^/        agent: /'
-    grep -E 'EPHEMERD_|ephemerd-init|STANDIN' "$log/$name.console" 2>/dev/null | tail -n 25 | sed 's/^/        guest: /'
+    failure_report "$fn" "$name"
+  fi
+}
+
+# failure_report FUNCTION NAME: what a failed scenario left, by its prefix (s8_restart_backoff
+# writes $log/s8.out, s8-*.out): the end of each agent output, and of each guest console
+# (the data dir's when the scenario kept none but booted: a VM that never ended has only that).
+failure_report() {
+  local short=${1%%_*} name=$2 f n=0
+  say "  FAIL  $name — logs: $log/$short.* $log/$short-*"
+  for f in "$log/$short".out "$log/$short"-*.out; do
+    [ -f "$f" ] || continue
+    say "      ${f##*/}:"; tail -n 20 "$f" | sed 's/^/        agent: /'
+  done
+  for f in "$log/$short".console "$log/$short"-*.console; do
+    [ -f "$f" ] || continue
+    n=$((n + 1)); say "      ${f##*/}:"; tail -n 30 "$f" | sed 's/^/        guest: /'
+  done
+  if [ "$n" -eq 0 ] && [ "$data/vm/linux/console.log" -nt "$log/.scenario-start" ]; then
+    cp "$data/vm/linux/console.log" "$log/$short.console"
+    say "      $short.console (the data dir's):"; tail -n 30 "$log/$short.console" | sed 's/^/        guest: /'
   fi
 }
 
@@ -272,7 +295,8 @@ exit_after_ms = 0
 exit_code = 3"
   : > "$data/vm/linux/console.log"
   local rc=0
-  timeout -k 10 "$timeout_s" "$vmhost" run --data-dir "$data" --max-restarts 1 > "$log/s8.out" 2>&1 || rc=$?
+  timeout -k 10 "$timeout_s" "$vmhost" run --data-dir "$data" --max-restarts 1 \
+    --ready-timeout "$((ready_s / 2))" > "$log/s8.out" 2>&1 || rc=$?
   local o=$log/s8.out ok=0
   check "gave up with a failure exit (got $rc)" test "$rc" -eq 1 || ok=1
   check "restart logged at WARN with backoff" grep -q 'warning: restarting the VM in 1000 ms (restart 1)' "$o" || ok=1
