@@ -1,9 +1,12 @@
-/* console.c — writing the console markers (see console.h): one write(2) per line so lines
- * from init and the kernel never interleave mid-line. */
+/* console.c — writing the console markers (see console.h): one write(2) per line, so lines
+ * from init's threads and the daemon never interleave mid-line (the terminal serialises
+ * writes); and keeping the kernel's routine messages off the console, which can split one. */
 #include "console.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <time.h>
 
 #include "fileutil.h"
@@ -18,6 +21,16 @@ void console_init(struct console *c, int fd)
 void console_set_boot_id(struct console *c, const char *boot_id)
 {
     snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot_id ? boot_id : "");
+}
+
+#define KLOG_CONSOLE_LEVEL 8 /* SYSLOG_ACTION_CONSOLE_LEVEL, syslog(2) */
+
+int console_kernel_level(int level, struct evm_err *err)
+{
+    if (klogctl(KLOG_CONSOLE_LEVEL, NULL, level) < 0)
+        return evm_errf(err, errno, "setting the kernel's console log level to %d: %s", level,
+                        strerror(errno));
+    return 0;
 }
 
 unsigned long long console_boottime_ms(void)

@@ -7,6 +7,7 @@
 #ifndef EVM_CONSOLE_H
 #define EVM_CONSOLE_H
 
+#include "err.h"
 #include "tail.h"
 
 struct console {
@@ -22,6 +23,11 @@ void console_ip(const struct console *c, const char *ipv4);
  * become spaces, and it is cut at 400 bytes. */
 void console_fatal(const struct console *c, const char *stage, const char *reason);
 void console_exit(const struct console *c, int status);
+
+/* Kernel messages at `level` or less severe stay off the console (klogctl's console level;
+ * the kernel's log keeps them). Why: the serial driver can print a kernel message between
+ * two FIFO-sized chunks of one line a process wrote, splitting a marker in two. */
+int console_kernel_level(int level, struct evm_err *err);
 
 /* Milliseconds of CLOCK_BOOTTIME (time since the kernel started, including suspend). */
 unsigned long long console_boottime_ms(void);

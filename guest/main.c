@@ -53,7 +53,8 @@
 #define ROOTFS_TARBALL "/assets/rootfs.tar.gz"
 #define TAIL_CONFIG_PATH "/" TAIL_CONFIG
 #define TAIL_BINARY_PATH "/" TAIL_BINARY
-#define SWAPFILE "/swapfile" /* in the new root: swap comes after the launch */
+#define CONSOLE_KERNEL_LEVEL 5 /* KERN_WARNING (4) and worse reach the console */
+#define SWAPFILE "/swapfile"   /* in the new root: swap comes after the launch */
 #define DHCP_TIMEOUT_MS 15000u
 /* How long the network waits for an ethernet interface once the eager modules are in (a
  * VMBus NIC appears when its channel offer is handled, after hv_netvsc is loaded), and how
@@ -205,6 +206,10 @@ static void step_mounts(struct init *in)
         fatal(in, "mounts", err.msg);
     if (console_reopen("/", &err) < 0)
         log_warn("console: %s", err.msg);
+    /* Only warnings and worse from the kernel on the console from here on (dmesg has the
+     * rest): an info message printed mid-line would split a marker the host parses. */
+    if (console_kernel_level(CONSOLE_KERNEL_LEVEL, &err) < 0)
+        log_warn("%s", err.msg);
     /* Line mode without echo from now on: a stop request the host writes is never echoed
      * into the console output, and one written during the boot waits for supervise. */
     if (stopreq_console_setup(STDIN_FILENO, &err) < 0)
