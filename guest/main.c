@@ -79,6 +79,18 @@ struct init {
     struct swap_job swap;  /* swap, after the launch */
 };
 
+/* Every path's power-off: the network interfaces down first (netcfg_links_down says why),
+ * then supervise's sync, unmount and power-off. Never returns. */
+static void power_off(void)
+{
+    struct evm_err err = {0};
+    unsigned n = 0;
+    if (netcfg_links_down(&n, &err) < 0)
+        log_warn("%s", err.msg);
+    log_info("%u network interface(s) brought down", n);
+    supervise_poweroff_now();
+}
+
 /* A fatal error: report it where the host looks, then do what ephemerd.on_fatal says.
  * Never returns. */
 static void fatal(struct init *in, const char *stage, const char *reason)
@@ -100,7 +112,7 @@ static void fatal(struct init *in, const char *stage, const char *reason)
         for (;;)
             pause();
     }
-    supervise_poweroff_now();
+    power_off();
 }
 
 static void step_done(struct init *in, const char *stage)
@@ -195,7 +207,7 @@ static void poweroff_hook(void *ctx, int status)
 {
     (void)ctx;
     log_info("daemon gone (status %d): powering off", status);
-    supervise_poweroff_now();
+    power_off();
 }
 
 /* 1. Mounts and the console. */
@@ -479,8 +491,8 @@ static void step_launch(struct init *in, bool staged)
     struct evm_err err = {0};
     if (supervise(&so, &err) < 0)
         fatal(in, "launch", err.msg);
-    /* supervise's poweroff hook does not return; PID 1 must never exit. */
-    supervise_poweroff_now();
+    /* the poweroff hook does not return; PID 1 must never exit. */
+    power_off();
 }
 
 static int run_init(void)

@@ -119,14 +119,16 @@ static int ifindex_of(const char *ifname, struct evm_err *err)
     return (int)idx;
 }
 
-int netcfg_link_up(const char *ifname, struct evm_err *err)
+/* A netlink socket for a request about ifname, whose index goes to *idx. */
+static int nl_open_for(const char *ifname, int *idx, struct evm_err *err)
 {
-    int idx = ifindex_of(ifname, err);
-    if (idx < 0)
-        return idx;
-    int fd = nl_open(err);
-    if (fd < 0)
-        return fd;
+    *idx = ifindex_of(ifname, err);
+    return *idx < 0 ? *idx : nl_open(err);
+}
+
+/* Sets or clears IFF_UP on the interface idx (named ifname, for messages) through fd. */
+static int link_set(int fd, int idx, const char *ifname, bool up, struct evm_err *err)
+{
     struct nl_req req;
     memset(&req, 0, sizeof(req));
     req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
@@ -134,12 +136,48 @@ int netcfg_link_up(const char *ifname, struct evm_err *err)
     struct ifinfomsg *ifi = NLMSG_DATA(&req.h);
     ifi->ifi_family = AF_UNSPEC;
     ifi->ifi_index = idx;
-    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_flags = up ? IFF_UP : 0;
     ifi->ifi_change = IFF_UP;
     char what[64];
-    snprintf(what, sizeof(what), "bringing up %s", ifname);
-    int r = nl_talk(fd, &req, what, err);
+    snprintf(what, sizeof(what), "bringing %s %s", up ? "up" : "down", ifname);
+    return nl_talk(fd, &req, what, err);
+}
+
+int netcfg_link_up(const char *ifname, struct evm_err *err)
+{
+    int idx;
+    int fd = nl_open_for(ifname, &idx, err);
+    if (fd < 0)
+        return fd;
+    int r = link_set(fd, idx, ifname, true, err);
     close(fd);
+    return r;
+}
+
+int netcfg_links_down(unsigned *n, struct evm_err *err)
+{
+    *n = 0;
+    struct if_nameindex *all = if_nameindex();
+    if (!all)
+        return evm_errf(err, errno, "listing the network interfaces: %s", strerror(errno));
+    int fd = nl_open(err);
+    int r = fd < 0 ? fd : 0;
+    for (struct if_nameindex *i = all; fd >= 0 && i->if_index != 0; i++) {
+        if (strcmp(i->if_name, "lo") == 0)
+            continue;
+        struct evm_err e = {0};
+        int lr = link_set(fd, (int)i->if_index, i->if_name, false, &e);
+        if (lr == 0)
+            (*n)++;
+        else if (lr != -ENODEV && r == 0) { /* gone meanwhile: nothing to bring down */
+            r = lr;
+            if (err)
+                *err = e;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    if_freenameindex(all);
     return r;
 }
 
@@ -272,10 +310,8 @@ int netcfg_add_address(const char *ifname, uint32_t addr_be, unsigned prefix, st
 {
     if (prefix > 32)
         return evm_errf(err, EINVAL, "invalid prefix length /%u for %s", prefix, ifname);
-    int idx = ifindex_of(ifname, err);
-    if (idx < 0)
-        return idx;
-    int fd = nl_open(err);
+    int idx;
+    int fd = nl_open_for(ifname, &idx, err);
     if (fd < 0)
         return fd;
     struct nl_req req;
@@ -328,10 +364,8 @@ static int route_request(int fd, int idx, uint32_t gw_be, bool onlink, const cha
 
 int netcfg_add_default_route(const char *ifname, uint32_t gw_be, struct evm_err *err)
 {
-    int idx = ifindex_of(ifname, err);
-    if (idx < 0)
-        return idx;
-    int fd = nl_open(err);
+    int idx;
+    int fd = nl_open_for(ifname, &idx, err);
     if (fd < 0)
         return fd;
     char what[96], g[INET_ADDRSTRLEN];

@@ -14,6 +14,11 @@
 
 /* Sets IFF_UP on ifname (RTM_NEWLINK). -ENODEV when there is no such interface. */
 int netcfg_link_up(const char *ifname, struct evm_err *err);
+/* Clears IFF_UP on every interface of the namespace but lo; *n is how many. Before the
+ * power-off: the kernel's shutdown resets each virtio device, and a virtio-net queue still
+ * being polled then can spin forever instead of powering off. An interface that fails is
+ * the error returned (the first one) once every other has been tried. */
+int netcfg_links_down(unsigned *n, struct evm_err *err);
 /* First non-loopback interface with ARPHRD_ETHER, by ifindex order (RTM_GETLINK dump of
  * the current namespace). -ENODEV when none; -ENAMETOOLONG when len is too small. */
 int netcfg_first_ethernet(char *ifname, size_t len, struct evm_err *err);

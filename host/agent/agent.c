@@ -1,10 +1,11 @@
 /* agent.c — the agent's run loop (see agent.h). One libuv loop drives everything: the VM backend's
- * callbacks, console lines, the readiness probe (probe.c), the ready deadline, restart backoff,
- * signals, the service manager's control (agentctl.c) and reloads of config.toml (reload.c
- * says what changed). The agent is written against vm.h only: the backend says which device
- * the guest sees its root disk as, makes the disk, and says how the guest's ports are reached.
- * The orderly stop is the contract's: the stop request line on the console (markers.h),
- * then the backend's own fallback. Each phase is reported to the hooks (agenthooks.h). */
+ * callbacks, console lines, the readiness probe (probe.c), the ready deadline, the power-off
+ * deadline after the daemon's own exit, restart backoff, signals, the service manager's
+ * control (agentctl.c) and reloads of config.toml (reload.c says what changed). The agent is
+ * written against vm.h only: the backend says which device the guest sees its root disk as, makes
+ * the disk, and says how the guest's ports are reached. The orderly stop is the contract's: the
+ * stop request line on the console (markers.h), then the backend's own fallback. Each phase is
+ * reported to the hooks (agenthooks.h). */
 #include "agent/agent.h"
 
 #include <errno.h>
@@ -59,6 +60,7 @@ struct agent {
     struct vm_info info;
     uv_signal_t sigint, sigterm, sighup;
     uv_timer_t ready_timer, restart_timer;
+    uv_timer_t poweroff_timer; /* the guest's power-off after its daemon's exit */
     struct agent_ctl ctl;
     bool ctl_ready; /* ctl initialised: close and destroy it */
     struct probe probe;
@@ -307,7 +309,8 @@ static void became_ready(struct agent *a)
 static void on_ports_ready(void *ctx)
 {
     struct agent *a = ctx;
-    if (!a->stopping && !a->reloading && a->vm_running && !a->ready)
+    /* A guest whose daemon has exited is powering off, whatever still answers. */
+    if (!a->stopping && !a->reloading && a->vm_running && !a->ready && a->daemon_exit < 0)
         became_ready(a);
 }
 
@@ -327,6 +330,17 @@ static void start_probe(struct agent *a)
         return;
     }
     probe_start(&a->probe, t, 2, reach->accept_hold_ms, on_ports_ready, a);
+}
+
+/* The daemon exited on its own and the guest has had the stop grace to power off: it is
+ * stuck on the way (a kernel's shutdown can hang), so the VM is ended from outside. */
+static void on_poweroff_deadline(uv_timer_t *t)
+{
+    struct agent *a = t->data;
+    log_warn("the guest has not powered off %u ms after its daemon exited; ending the VM",
+             a->o->stop_grace_ms);
+    if (a->vm)
+        vm_kill(a->vm);
 }
 
 /* ---- console and VM events ---------------------------------------------------------- */
@@ -361,6 +375,9 @@ static void on_console_line(void *ctx, const char *line)
         break;
     case CON_EXIT:
         a->daemon_exit = m.status;
+        /* The guest powers off now; a stop under way has its own deadline (vm_stop). */
+        if (!a->stopping && !a->reloading)
+            uv_timer_start(&a->poweroff_timer, on_poweroff_deadline, a->o->stop_grace_ms, 0);
         /* A clean exit during a stop the agent asked for is the stop working. */
         if ((a->stopping || a->reloading) && m.status == 0)
             log_info("guest daemon exited with status 0");
@@ -412,6 +429,7 @@ static void on_vm_exit(void *ctx, enum vm_exit_kind kind, int code, const char *
     struct agent *a = ctx;
     a->vm_running = false;
     uv_timer_stop(&a->ready_timer);
+    uv_timer_stop(&a->poweroff_timer);
     probe_stop(&a->probe);
     log_debug("VM exit: %s", exit_kind_name(kind));
     if (a->vm) {
@@ -509,7 +527,8 @@ static void begin_stop(struct agent *a, const char *why)
     log_info("stopping: %s", why);
     phase(a, AGENT_STOPPING, "%s", why);
     uv_timer_stop(&a->restart_timer);
-    if (a->reloading) { /* the VM's orderly stop is already under way */
+    uv_timer_stop(&a->poweroff_timer); /* vm_stop's grace from here on */
+    if (a->reloading) {                /* the VM's orderly stop is already under way */
         set_state(a, "stopping");
         return;
     }
@@ -564,6 +583,7 @@ static void reload_restart(struct agent *a, const char *what)
     set_state(a, "reloading");
     phase(a, AGENT_RELOADING, "config.toml changed (%s): restarting the VM", what);
     uv_timer_stop(&a->ready_timer);
+    uv_timer_stop(&a->poweroff_timer);
     probe_stop(&a->probe);
     vm_stop(a->vm, a->o->stop_grace_ms, request_stop(a));
 }
@@ -620,9 +640,9 @@ static void close_all(struct agent *a)
     if (a->done)
         return;
     a->done = true;
-    uv_handle_t *hs[] = {(uv_handle_t *)&a->sigint, (uv_handle_t *)&a->sigterm,
-                         (uv_handle_t *)&a->sighup, (uv_handle_t *)&a->ready_timer,
-                         (uv_handle_t *)&a->restart_timer};
+    uv_handle_t *hs[] = {(uv_handle_t *)&a->sigint,        (uv_handle_t *)&a->sigterm,
+                         (uv_handle_t *)&a->sighup,        (uv_handle_t *)&a->ready_timer,
+                         (uv_handle_t *)&a->restart_timer, (uv_handle_t *)&a->poweroff_timer};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], NULL);
@@ -640,9 +660,10 @@ static int loop_setup(struct agent *a, struct evm_err *err)
     uv_signal_init(&a->loop, &a->sighup);
     uv_timer_init(&a->loop, &a->ready_timer);
     uv_timer_init(&a->loop, &a->restart_timer);
+    uv_timer_init(&a->loop, &a->poweroff_timer);
     probe_init(&a->probe, &a->loop, PROBE_RETRY_MS);
     a->sigint.data = a->sigterm.data = a->sighup.data = a->ready_timer.data =
-        a->restart_timer.data = a;
+        a->restart_timer.data = a->poweroff_timer.data = a;
     uv_signal_start(&a->sigint, on_signal, SIGINT);
     uv_signal_start(&a->sigterm, on_signal, SIGTERM);
     int r = reloadsig_start(&a->sighup, on_sighup);

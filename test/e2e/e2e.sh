@@ -27,11 +27,14 @@
 #     NOTIFY_SOCKET): STATUS= lines for the boot's stages, READY=1, RELOADING=1 with
 #     MONOTONIC_USEC= and READY=1 again after a reload, STOPPING=1 on SIGTERM; QEMU does not
 #     inherit NOTIFY_SOCKET; a failed --once boot ends with STATUS=failed and ERRNO=.
+#  16 a guest that does not power off after its daemon's exit (the stand-in prints the exit
+#     marker and keeps running): the agent ends the VM after the stop grace and restarts it.
+#     A fresh data dir.
 # Every VM the agent stops is stopped by the console stop request (design §4), never by the
 # backend's fallback (ctrl-alt-delete, quit): stopped_on_console checks it.
 # Usage: test/e2e/e2e.sh VMHOST   (run by `make e2e`; needs scripts/test/e2e-assets.sh's outputs)
 # E2E_ONLY="1 11" runs only the scenarios with those numbers (default: all). Scenario 2 reuses
-# the disk scenario 1 leaves, and 3-10 the data dir: run them after 1. 12, 13 and 14 stand
+# the disk scenario 1 leaves, and 3-10 the data dir: run them after 1. 12, 13, 14 and 16 stand
 # alone; 15 reuses the data dir 14 leaves (or makes one).
 # Every scenario is bounded; no QEMU is left behind (checked at the end).
 set -uo pipefail
@@ -272,6 +275,9 @@ exit_code = 3"
   local c=$log/s6.console o=$log/s6.out ok=0
   check "init reports status 3" grep -q 'EPHEMERD_EXIT status=3' "$c" || ok=1
   check "agent reports the daemon's exit" has "the guest daemon exited with status 3" "$o" || ok=1
+  check "the guest powered off by itself" has "(guest powered off)" "$o" || ok=1
+  check "its network interfaces down first" grep -qE 'ephemerd-init: [1-9][0-9]* network interface\(s\) brought down' "$c" || ok=1
+  check "no power-off deadline needed" hasnt "has not powered off" "$o" || ok=1
   return $ok
 }
 
@@ -502,6 +508,24 @@ exit_code = 3"
   return $ok
 }
 
+s16_poweroff_deadline() {
+  fresh_data; write_config false "[standin]
+exit_marker_only = 3"
+  : > "$data/vm/linux/console.log"
+  "$vmhost" run --data-dir "$data" --stop-grace 4000 > "$log/s16.out" 2>&1 &
+  local pid=$! ok=0 o=$log/s16.out c=$log/s16.console
+  check "restarted after the deadline" wait_lines "restarting the VM in 1000 ms (restart 1)" "$o" 1 "$pid" || ok=1
+  cp "$data/vm/linux/console.log" "$c"
+  check "the daemon kept running" has "STANDIN standin exit_marker_only=3" "$c" || ok=1
+  check "the agent took the marker" has "warning: guest daemon exited with status 3" "$o" || ok=1
+  check "never ready once the daemon had exited" hasnt "vm ready in" "$o" || ok=1
+  check "the deadline named" has "warning: the guest has not powered off 4000 ms after its daemon exited; ending the VM" "$o" || ok=1
+  check "the VM ended from outside" has "warning: VM failed to become ready: the guest daemon exited with status 3; qemu killed by signal 9" "$o" || ok=1
+  stop_agent "$pid"
+  check "SIGTERM: exit 0 (got $stop_rc)" test "$stop_rc" -eq 0 || ok=1
+  return $ok
+}
+
 # workload_probe NAME KERNEL BASE_INITRD: boots the workload variant on a blank disk with
 # the stand-in in probe mode; every probe check passes, else fails naming the first failed
 # one (the guest's PROBE lines are printed). The agent runs in service mode and is stopped
@@ -574,6 +598,7 @@ scenario "12 workload probe, default kernel ($KERNEL_VERSION)" s12_workload_defa
 scenario "13 workload probe, cloud kernel (${CLOUD_KERNEL_VERSION:-none})" s13_workload_cloud
 scenario "14 reload: SIGHUP with no change, a broken file, a change" s14_reload
 scenario "15 systemd notify: STATUS, READY, RELOADING, STOPPING, ERRNO" s15_notify
+scenario "16 a guest stuck on its way to power off is ended" s16_poweroff_deadline
 
 if pgrep -f "qemu-system-x86_64.*$data" >/dev/null; then
   say "  FAIL  stray QEMU left behind"; pkill -9 -f "qemu-system-x86_64.*$data"; failed=$((failed + 1))

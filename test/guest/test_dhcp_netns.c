@@ -13,7 +13,7 @@
  * host's interfaces are never touched. Teardown kills dnsmasq's process group and deletes
  * both namespaces (which destroys the veth pair) on every path. Skipped with a message
  * when not root or when `ip netns` does not work (EVM_REQUIRE_NETNS=1 makes that a
- * failure instead). */
+ * failure instead). netcfg_links_down is tested in an unshared namespace of its own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -601,6 +602,55 @@ static void test_wait_ethernet(void **state)
         fail_msg("woken after %d ms: by the tick, not the link notification", r.mac_rc);
 }
 
+/* netcfg_links_down, the power-off's first act: in a namespace of its own with lo and a veth
+ * pair all up, both veth ends go down and lo stays up. */
+static bool link_is_up(const char *ifname)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool up = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+    if (fd >= 0)
+        close(fd);
+    return up;
+}
+
+static void client_links_down(const char *ifname, struct result *r)
+{
+    (void)ifname;
+    struct evm_err err = {0};
+    if (system("ip link set lo up && ip link add evmdown0 type veth peer name evmdown1 && "
+               "ip link set evmdown0 up && ip link set evmdown1 up") != 0) {
+        r->rc = -ECHILD;
+        snprintf(r->msg, sizeof(r->msg), "ip could not make the links");
+        return;
+    }
+    /* mac_rc: which were up before (bits 0-2: lo, evmdown0, evmdown1), then after (3-5). */
+    const char *names[] = {"lo", "evmdown0", "evmdown1"};
+    for (int i = 0; i < 3; i++)
+        r->mac_rc |= link_is_up(names[i]) ? 1 << i : 0;
+    unsigned n = 0;
+    r->rc = netcfg_links_down(&n, &err);
+    r->first_rc = (int)n;
+    for (int i = 0; i < 3; i++)
+        r->mac_rc |= link_is_up(names[i]) ? 1 << (i + 3) : 0;
+    snprintf(r->msg, sizeof(r->msg), "%s", err.msg);
+}
+
+static void test_links_down(void **state)
+{
+    struct env *e = *state;
+    skip_unless_ready(e);
+    struct result r;
+    in_child(NULL, client_links_down, NULL, &r);
+    if (r.rc != 0)
+        fail_msg("links down: %d %s", r.rc, r.msg);
+    assert_int_equal(r.mac_rc & 7, 7);  /* all three up before */
+    assert_int_equal(r.mac_rc >> 3, 1); /* only lo up after */
+    assert_int_equal(r.first_rc, 2);    /* the two veth ends */
+}
+
 static void test_no_ethernet(void **state)
 {
     struct env *e = *state;
@@ -624,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_server_times_out, setup_no_server, teardown),
         cmocka_unit_test_setup_teardown(test_no_ethernet, setup_no_server, teardown),
         cmocka_unit_test_setup_teardown(test_wait_ethernet, setup_no_server, teardown),
+        cmocka_unit_test_setup_teardown(test_links_down, setup_no_server, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

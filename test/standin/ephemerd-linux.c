@@ -17,6 +17,7 @@
  *   STANDIN config mode=<octal, 4 digits> / uid=<n> / gid=<n> / size=<n>  (one line each)
  *   STANDIN config sha256=<64 hex>             (regular files only; nettle)
  *   STANDIN standin exit_after_ms=<n> exit_code=<k>   (when the config sets them)
+ *   STANDIN standin exit_marker_only=<k>       (likewise)
  *   PROBE ...                                  (probe mode, below; before listening)
  *   STANDIN listening addr=<a> port=<p>        (containerd port, then port+1)
  *   STANDIN ready
@@ -34,9 +35,12 @@
  *     exit_after_ms = 200
  *     exit_code = 3
  * makes it exit with code 3 200 ms after it is listening. exit_code alone means exit right
- * after listening; exit_after_ms alone means exit 0. Parsing is a tiny line scanner for
- * just these keys (section headers, `key = value`, trailing `# comments`): acceptable for
- * a test program, nothing else in the file is interpreted.
+ * after listening; exit_after_ms alone means exit 0. `exit_marker_only = 3` prints, once
+ * listening, the exit marker init prints for a daemon that exited with 3
+ * ("EPHEMERD_EXIT status=3 boot_id=<this boot's, from /proc/cmdline>") and keeps running:
+ * the guest then never powers off, which tests the host's power-off deadline. Parsing is a tiny
+ * line scanner for just these keys (section headers, `key = value`, trailing `# comments`):
+ * acceptable for a test program, nothing else in the file is interpreted.
  *
  * Probe mode (`probe = true` in [standin]; the e2e workload scenario): before listening,
  * the stand-in checks what a real daemon needs of the VM and reports each check on the
@@ -113,6 +117,7 @@ struct behaviour {
     bool have_code;
     int code;
     bool probe;
+    int marker_only; /* -1: none; else the status of the exit marker to print */
 };
 
 /* What the probe has reported so far. */
@@ -231,6 +236,24 @@ static char *trim(char *s)
     return s;
 }
 
+/* The exit marker init prints when the daemon exits with `code` (common/markers.h's
+ * MARKER_EXIT, with this boot's id from the kernel command line), printed while running. */
+static void print_exit_marker(int code)
+{
+    char cmd[4096] = "", id[64] = "";
+    FILE *f = fopen("/proc/cmdline", "re");
+    if (f != NULL) {
+        if (fgets(cmd, sizeof cmd, f) == NULL)
+            cmd[0] = '\0';
+        fclose(f);
+    }
+    const char *p = strstr(cmd, "ephemerd.boot_id=");
+    if (p == NULL || sscanf(p + strlen("ephemerd.boot_id="), "%63[0-9a-f]", id) != 1)
+        say("error no ephemerd.boot_id on the kernel command line");
+    printf("EPHEMERD_EXIT status=%d boot_id=%s\n", code, id);
+    fflush(stdout);
+}
+
 /* The tiny line scanner: [standin] exit_after_ms / exit_code (integers), probe (boolean). */
 static void scan_behaviour(char *text, struct behaviour *b)
 {
@@ -264,6 +287,11 @@ static void scan_behaviour(char *text, struct behaviour *b)
             } else {
                 say("config bad exit_after_ms=%s", val);
             }
+        } else if (strcmp(key, "exit_marker_only") == 0) {
+            if (parse_long(val, 0, 255, &v) == 0)
+                b->marker_only = (int)v;
+            else
+                say("config bad exit_marker_only=%s", val);
         } else if (strcmp(key, "probe") == 0) {
             if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0)
                 b->probe = strcmp(val, "true") == 0;
@@ -760,13 +788,15 @@ int main(int argc, char **argv)
     say("flags serve=%d data_dir=%s containerd_only=%d dind=%d dind_allow_privileged=%d", o.serve,
         o.data_dir ? o.data_dir : "<unset>", o.containerd_only, o.dind, o.dind_allow_privileged);
 
-    struct behaviour b = {0};
+    struct behaviour b = {.marker_only = -1};
     if (o.config == NULL)
         say("config=none");
     else
         report_config(o.config, &b);
     if (b.have_after || b.have_code)
         say("standin exit_after_ms=%ld exit_code=%d", b.after_ms, b.have_code ? b.code : 0);
+    if (b.marker_only >= 0)
+        say("standin exit_marker_only=%d", b.marker_only);
     if (b.probe) {
         say("standin probe=1");
         int sig = run_probe(sfd);
@@ -785,6 +815,8 @@ int main(int argc, char **argv)
     if ((b.have_after || b.have_code) && arm_timer(b.after_ms, &tfd) < 0)
         return 2;
     say("ready");
+    if (b.marker_only >= 0)
+        print_exit_marker(b.marker_only);
 
     unsigned counts[2] = {0, 0};
     struct pollfd pf[4] = {
