@@ -58,7 +58,7 @@ for i in $(seq 1 "$boots"); do
       where="in init's boot"; in_init=$((in_init + 1))
     fi
     echo "boot $i: stuck $where, ended by the agent after $ms ms (console: $c)"
-    grep -m 3 -E 'rcu: INFO|soft lockup|RIP:' "$d/logs/$i.console" | sed 's/^/    /'
+    grep -m 3 -E 'rcu: INFO|soft lockup|RIP:' "$c" | sed 's/^/    /'
   elif grep -q 'the guest daemon exited with status 3' "$out"; then
     ok=$((ok + 1)); rm -f "$out"
   else
